@@ -1,0 +1,54 @@
+/** What a failed command means, decided once here so callers never match stderr themselves. */
+export type ErrorKind = "not-found" | "exists" | "permission" | "timeout" | "other";
+
+/** Ordered: the first pattern that matches the kernel's words wins (LC_ALL=C is forced). */
+const PATTERNS: ReadonlyArray<readonly [RegExp, ErrorKind]> = [
+  [/Operation not permitted|Permission denied/i, "permission"],
+  [/File exists|Address already assigned|already exists/i, "exists"],
+  [
+    /Cannot find device|does not exist|No such file or directory|No such process|Address not found|Cannot open network namespace|No such device/i,
+    "not-found",
+  ],
+];
+
+export function classifyStderr(stderr: string): ErrorKind {
+  for (const [pattern, kind] of PATTERNS) {
+    if (pattern.test(stderr)) return kind;
+  }
+  return "other";
+}
+
+/** A command that exited non-zero (or timed out): carries everything a user needs to see why. */
+export class CommandError extends Error {
+  readonly argv: readonly string[];
+  readonly exitCode: number | undefined;
+  readonly stderr: string;
+  readonly kind: ErrorKind;
+
+  constructor(argv: readonly string[], exitCode: number | undefined, stderr: string, kind?: ErrorKind) {
+    const words = stderr.trim() || `exit code ${exitCode ?? "unknown"}`;
+    super(`${argv.join(" ")}: ${words}`);
+    this.name = "CommandError";
+    this.argv = argv;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+    this.kind = kind ?? classifyStderr(stderr);
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof CommandError && err.kind === "not-found";
+}
+
+export function isExists(err: unknown): boolean {
+  return err instanceof CommandError && err.kind === "exists";
+}
+
+/** Prefixes an error's message with what we were doing, keeping its type and fields. */
+export function withContext(err: unknown, doing: string): Error {
+  if (err instanceof Error) {
+    err.message = `${doing}: ${err.message}`;
+    return err;
+  }
+  return new Error(`${doing}: ${String(err)}`);
+}

@@ -1,0 +1,3 @@
+export * from "./errors";
+export * from "./runner";
+export { FakeRunner } from "./fake";

@@ -1,0 +1,6 @@
+export * from "./ip";
+export * from "./netns";
+export * from "./link";
+export * from "./addr";
+export * from "./route";
+export * from "./schemas";

@@ -1,0 +1,99 @@
+import { isNotFound, type Runner } from "../exec";
+import { ip, ipJson, type Netns } from "./ip";
+import { ipAddrLinkSchema, parseIpJson, type IpAddrLink } from "./schemas";
+
+/** A link as we care about it, read from `ip -json -details addr show`. */
+export interface LinkState {
+  readonly name: string;
+  readonly ifindex: number;
+  readonly mtu: number;
+  readonly up: boolean;
+  readonly mac: string | undefined;
+  readonly alias: string | undefined;
+  readonly master: string | undefined;
+  readonly kind: string | undefined;
+  /** Global-scope addresses in CIDR form, in kernel order (link-local v6 and host routes excluded). */
+  readonly addresses: string[];
+}
+
+function toLinkState(raw: IpAddrLink): LinkState {
+  return {
+    name: raw.ifname,
+    ifindex: raw.ifindex,
+    mtu: raw.mtu,
+    up: raw.flags.includes("UP"),
+    mac: raw.address,
+    alias: raw.ifalias || undefined,
+    master: raw.master,
+    kind: raw.linkinfo?.info_kind,
+    addresses: raw.addr_info
+      .filter((a) => a.scope !== "link")
+      .filter((a) => !(a.scope === "host" && raw.ifname === "lo" && (a.local === "127.0.0.1" || a.local === "::1")))
+      .map((a) => `${a.local}/${a.prefixlen}`),
+  };
+}
+
+/** Reads one link; undefined when it (or its namespace) does not exist. */
+export async function showLink(runner: Runner, netns: Netns, name: string): Promise<LinkState | undefined> {
+  try {
+    const out = await ipJson(runner, netns, ["-details", "addr", "show", "dev", name]);
+    const [raw] = parseIpJson(ipAddrLinkSchema, out, `link ${name}`);
+    return raw ? toLinkState(raw) : undefined;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function listLinks(runner: Runner, netns: Netns): Promise<LinkState[]> {
+  const out = await ipJson(runner, netns, ["-details", "addr", "show"]);
+  return parseIpJson(ipAddrLinkSchema, out, "links").map(toLinkState);
+}
+
+export interface LinkSettings {
+  readonly alias?: string;
+  readonly mtu?: number;
+  readonly up?: boolean;
+  /** A bridge name to enslave to, or null to release from any master. */
+  readonly master?: string | null;
+}
+
+/** Applies settings in one `ip link set` (the kernel applies them in order: master before up). */
+export async function setLink(runner: Runner, netns: Netns, name: string, settings: LinkSettings): Promise<void> {
+  const args: string[] = [];
+  if (settings.mtu !== undefined) args.push("mtu", String(settings.mtu));
+  if (settings.master !== undefined) args.push(...(settings.master === null ? ["nomaster"] : ["master", settings.master]));
+  if (settings.alias !== undefined) args.push("alias", settings.alias);
+  if (settings.up !== undefined) args.push(settings.up ? "up" : "down");
+  if (args.length === 0) return;
+  await ip(runner, netns, ["link", "set", "dev", name, ...args]);
+}
+
+export async function addBridge(runner: Runner, netns: Netns, name: string, mtu?: number): Promise<void> {
+  await ip(runner, netns, ["link", "add", "name", name, ...(mtu ? ["mtu", String(mtu)] : []), "type", "bridge"]);
+}
+
+export interface VethEnd {
+  readonly name: string;
+  readonly netns: Netns;
+}
+
+/**
+ * Creates a veth pair with the peer made directly inside its namespace: a link moved later
+ * would lose its addresses, and the move costs a second process.
+ */
+export async function addVeth(runner: Runner, local: VethEnd, peer: VethEnd, mtu?: number): Promise<void> {
+  const mtuArgs = mtu ? ["mtu", String(mtu)] : [];
+  // Without `netns`, the peer is created in the same namespace as the local end.
+  const peerNetns = peer.netns !== local.netns && peer.netns ? ["netns", peer.netns] : [];
+  await ip(runner, local.netns, ["link", "add", "name", local.name, ...mtuArgs, "type", "veth", "peer", "name", peer.name, ...mtuArgs, ...peerNetns]);
+}
+
+/** Deletes a link; one already gone (or whose namespace is gone) is success. */
+export async function deleteLink(runner: Runner, netns: Netns, name: string): Promise<void> {
+  try {
+    await ip(runner, netns, ["link", "delete", "dev", name]);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}

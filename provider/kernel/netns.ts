@@ -1,0 +1,33 @@
+import { isNotFound, type Runner } from "../exec";
+import { ip } from "./ip";
+
+/** Named network namespaces live as bind mounts under /run/netns (per mount namespace). */
+export function netnsPath(name: string): string {
+  return `/run/netns/${name}`;
+}
+
+export async function listNetns(runner: Runner): Promise<string[]> {
+  const out = await ip(runner, undefined, ["netns", "list"]);
+  // Lines look like "web (id: 3)" or just "web".
+  return out
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/)[0] ?? "")
+    .filter((name) => name !== "");
+}
+
+export async function netnsExists(runner: Runner, name: string): Promise<boolean> {
+  return (await listNetns(runner)).includes(name);
+}
+
+export async function addNetns(runner: Runner, name: string): Promise<void> {
+  await ip(runner, undefined, ["netns", "add", name]);
+}
+
+/** Deletes a named netns; one already gone is success. */
+export async function deleteNetns(runner: Runner, name: string): Promise<void> {
+  try {
+    await ip(runner, undefined, ["netns", "delete", name]);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}

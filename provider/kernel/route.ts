@@ -1,0 +1,93 @@
+import { isNotFound, type Runner } from "../exec";
+import { ip, ipJson, type Netns } from "./ip";
+import { ipRouteSchema, parseIpJson } from "./schemas";
+
+/**
+ * The route protocol number that marks routes we made (routes have no alias or comment).
+ * 0xd4 is unassigned in iproute2's rt_protos; shown by `ip route` as "proto 212".
+ */
+export const OUR_ROUTE_PROTOCOL = 212;
+
+export interface RouteSpec {
+  /** "default" or a canonical CIDR (network address, e.g. 10.0.0.0/24). */
+  readonly destination: string;
+  readonly via?: string;
+  readonly device?: string;
+  readonly metric?: number;
+  /** Routing table id or name; "main" when unset. */
+  readonly table?: string;
+  readonly source?: string;
+  readonly family: "ipv4" | "ipv6";
+}
+
+export interface RouteState extends RouteSpec {
+  readonly protocol: string;
+  readonly ours: boolean;
+}
+
+/** The key fields the kernel uses to tell routes apart (plus the table). */
+function familyArgs(spec: RouteSpec): string[] {
+  return [spec.family === "ipv6" ? "-6" : "-4"];
+}
+
+function keyArgs(spec: RouteSpec): string[] {
+  return [spec.destination, ...(spec.metric !== undefined ? ["metric", String(spec.metric)] : []), "table", spec.table ?? "main"];
+}
+
+function routeArgs(spec: RouteSpec): string[] {
+  return [
+    ...keyArgs(spec),
+    ...(spec.via ? ["via", spec.via] : []),
+    ...(spec.device ? ["dev", spec.device] : []),
+    ...(spec.source ? ["src", spec.source] : []),
+    "proto",
+    String(OUR_ROUTE_PROTOCOL),
+  ];
+}
+
+export async function addRoute(runner: Runner, netns: Netns, spec: RouteSpec): Promise<void> {
+  await ip(runner, netns, [...familyArgs(spec), "route", "add", ...routeArgs(spec)]);
+}
+
+/** Replaces the route with the same key (destination, metric, table) in one atomic step. */
+export async function replaceRoute(runner: Runner, netns: Netns, spec: RouteSpec): Promise<void> {
+  await ip(runner, netns, [...familyArgs(spec), "route", "replace", ...routeArgs(spec)]);
+}
+
+/** Deletes a route by its key; one already gone is success. */
+export async function deleteRoute(runner: Runner, netns: Netns, spec: RouteSpec): Promise<void> {
+  try {
+    await ip(runner, netns, [...familyArgs(spec), "route", "del", ...keyArgs(spec)]);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** Finds the route with this key; undefined when it (or the namespace) is gone. */
+export async function showRoute(runner: Runner, netns: Netns, spec: RouteSpec): Promise<RouteState | undefined> {
+  let out: string;
+  try {
+    out = await ipJson(runner, netns, [...familyArgs(spec), "route", "show", "table", spec.table ?? "main"]);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  const routes = parseIpJson(ipRouteSchema, out, "routes");
+  // The kernel reports no metric for IPv4's default 0 and 1024 for IPv6's default.
+  const defaultMetric = spec.family === "ipv6" ? 1024 : 0;
+  const wanted = spec.metric ?? defaultMetric;
+  const match = routes.find((r) => r.dst === spec.destination && (r.metric ?? defaultMetric) === wanted);
+  if (!match) return undefined;
+  const protocol = String(match.protocol ?? "");
+  return {
+    destination: match.dst,
+    via: match.gateway,
+    device: match.dev,
+    metric: match.metric,
+    table: spec.table,
+    source: match.prefsrc,
+    family: spec.family,
+    protocol,
+    ours: protocol === String(OUR_ROUTE_PROTOCOL),
+  };
+}

@@ -1,0 +1,69 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { Runner } from "../exec";
+import { addAddress, deleteAddress, showLink } from "../kernel";
+import { checkWith, describeWhere, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { canonicalInterfaceAddress, interfaceAddress, interfaceName, netnsName } from "./validation";
+
+export const addressInputs = z.object({
+  namespace: netnsName.optional(),
+  host: netnsName.optional(),
+  device: interfaceName,
+  address: interfaceAddress,
+  adopt: z.boolean().default(false),
+});
+export type AddressInputs = z.infer<typeof addressInputs>;
+
+export interface AddressOutputs extends AddressInputs {
+  readonly schemaVersion: number;
+}
+
+/**
+ * One address on any link (e.g. a loopback service address). Addresses carry no mark of their
+ * own: one that already exists is taken over only when its link is ours (its alias is a
+ * hostnet tag; `lo` of a namespace we made carries one) or with `adopt: true`.
+ */
+export class AddressProvider implements pulumi.dynamic.ResourceProvider {
+  constructor(private readonly runner: Runner) {}
+
+  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+    return checkWith(addressInputs, news);
+  }
+
+  async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+    return diffByRules(olds, news, [
+      { path: "namespace", change: "replace" },
+      { path: "host", change: "replace" },
+      { path: "device", change: "replace" },
+      { path: "address", change: "replace" },
+    ], [["namespace", "host", "address"]]);
+  }
+
+  async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
+    const inputs = addressInputs.parse(raw);
+    const where = whereOf(inputs.namespace, inputs.host);
+    const cidr = canonicalInterfaceAddress(inputs.address);
+    const link = await showLink(this.runner, where, inputs.device);
+    if (!link) throw new Error(`add address ${cidr}: device ${inputs.device} does not exist in ${describeWhere(where)}`);
+    if (link.addresses.includes(cidr)) {
+      if (!inputs.adopt && !link.alias?.startsWith("hostnet:")) {
+        throw new Error(`address ${cidr} is already on ${inputs.device} in ${describeWhere(where)} and was not made by pulumi-hostnet; to manage it from this resource, set \`adopt: true\``);
+      }
+    } else {
+      await addAddress(this.runner, where, inputs.device, cidr);
+    }
+    return { id: `addr/${idPart(where)}/${inputs.device}/${cidr}`, outs: { ...inputs, address: cidr, schemaVersion: SCHEMA_VERSION } };
+  }
+
+  async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+    const stored = props as unknown as AddressOutputs;
+    const link = await showLink(this.runner, whereOf(stored.namespace, stored.host), stored.device);
+    if (!link?.addresses.includes(canonicalInterfaceAddress(stored.address))) return { id: "", props: {} };
+    return { id, props: { ...stored } };
+  }
+
+  async delete(_id: string, props: Props): Promise<void> {
+    const stored = props as unknown as AddressOutputs;
+    await deleteAddress(this.runner, whereOf(stored.namespace, stored.host), stored.device, stored.address);
+  }
+}

@@ -1,0 +1,96 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { Runner } from "../exec";
+import { addBridge, deleteLink, showLink, type LinkState } from "../kernel";
+import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { freshLink, reconcileLink } from "./links";
+import { interfaceAddress, interfaceName, mtu, netnsName, ownershipTag } from "./validation";
+
+export const bridgeInputs = z.object({
+  name: interfaceName,
+  namespace: netnsName.optional(),
+  host: netnsName.optional(),
+  addresses: z.array(interfaceAddress).default([]),
+  mtu: mtu.optional(),
+  up: z.boolean().default(true),
+  adopt: z.boolean().default(false),
+  tag: ownershipTag,
+});
+export type BridgeInputs = z.infer<typeof bridgeInputs>;
+
+export interface BridgeOutputs extends BridgeInputs {
+  readonly ifindex: number;
+  readonly mac: string | undefined;
+  readonly schemaVersion: number;
+}
+
+export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
+  constructor(private readonly runner: Runner) {}
+
+  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+    return checkWith(bridgeInputs, news);
+  }
+
+  async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+    return diffByRules(olds, news, [
+      { path: "name", change: "replace" },
+      { path: "namespace", change: "replace" },
+      { path: "host", change: "replace" },
+      { path: "addresses", change: "update" },
+      { path: "mtu", change: "update", optional: true },
+      { path: "up", change: "update" },
+      { path: "tag", change: "update" },
+    ], [["name", "namespace", "host"]]);
+  }
+
+  async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
+    const inputs = bridgeInputs.parse(raw);
+    const where = whereOf(inputs.namespace, inputs.host);
+    return Rollback.guard(async (rollback) => {
+      let current = await showLink(this.runner, where, inputs.name);
+      if (current) {
+        const ownership = ownershipOf(current.alias, inputs.tag);
+        if (ownership !== "ours" && !inputs.adopt) throw refusal(`link ${inputs.name} in ${describeWhere(where)}`, ownership, current.alias);
+        if (current.kind !== "bridge") throw new Error(`link ${inputs.name} in ${describeWhere(where)} exists but is a ${current.kind ?? "plain"} link, not a bridge`);
+      } else {
+        await addBridge(this.runner, where, inputs.name, inputs.mtu);
+        rollback.push(() => deleteLink(this.runner, where, inputs.name));
+        current = freshLink(inputs.name, inputs.mtu);
+      }
+      await reconcileLink(this.runner, where, current, { ...inputs, alias: inputs.tag });
+      return { id: `bridge/${idPart(where)}/${inputs.name}`, outs: await this.outputs(inputs) };
+    });
+  }
+
+  async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+    const stored = props as unknown as BridgeOutputs;
+    const state = await showLink(this.runner, whereOf(stored.namespace, stored.host), stored.name);
+    if (!state) return { id: "", props: {} };
+    return { id, props: { ...stored, ...observed(state) } };
+  }
+
+  async update(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+    const inputs = bridgeInputs.parse(news);
+    const where = whereOf(inputs.namespace, inputs.host);
+    const current = await showLink(this.runner, where, inputs.name);
+    if (!current) throw new Error(`bridge ${inputs.name} in ${describeWhere(where)} is gone; run \`pulumi refresh\` then \`pulumi up\` to recreate it`);
+    await reconcileLink(this.runner, where, current, { ...inputs, alias: inputs.tag });
+    return { outs: await this.outputs(inputs) };
+  }
+
+  async delete(_id: string, props: Props): Promise<void> {
+    const stored = props as unknown as BridgeOutputs;
+    await deleteLink(this.runner, whereOf(stored.namespace, stored.host), stored.name);
+  }
+
+  private async outputs(inputs: BridgeInputs): Promise<BridgeOutputs> {
+    const state = await showLink(this.runner, whereOf(inputs.namespace, inputs.host), inputs.name);
+    if (!state) throw new Error(`bridge ${inputs.name} vanished right after it was configured`);
+    return { ...inputs, ...observed(state), schemaVersion: SCHEMA_VERSION };
+  }
+}
+
+/** The fields a refresh takes from the kernel. */
+function observed(state: LinkState) {
+  return { ifindex: state.ifindex, mac: state.mac, mtu: state.mtu, up: state.up, addresses: state.addresses };
+}

@@ -1,0 +1,78 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { Runner } from "../exec";
+import { addNetns, deleteNetns, netnsExists, netnsPath, setLink, showLink } from "../kernel";
+import { checkWith, diffByRules, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
+import { netnsName, ownershipTag } from "./validation";
+
+export const namespaceInputs = z.object({
+  name: netnsName,
+  loopbackUp: z.boolean().default(true),
+  adopt: z.boolean().default(false),
+  tag: ownershipTag,
+});
+export type NamespaceInputs = z.infer<typeof namespaceInputs>;
+
+export interface NamespaceOutputs extends NamespaceInputs {
+  readonly path: string;
+  readonly schemaVersion: number;
+}
+
+/**
+ * A named network namespace. A namespace has no alias of its own, so its `lo` carries our tag:
+ * that marks the whole namespace as ours.
+ */
+export class NamespaceProvider implements pulumi.dynamic.ResourceProvider {
+  constructor(private readonly runner: Runner) {}
+
+  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+    return checkWith(namespaceInputs, news);
+  }
+
+  async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+    return diffByRules(olds, news, [
+      { path: "name", change: "replace" },
+      { path: "loopbackUp", change: "update" },
+      { path: "tag", change: "update" },
+    ], [["name"]]);
+  }
+
+  async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
+    const inputs = namespaceInputs.parse(raw);
+    return Rollback.guard(async (rollback) => {
+      if (await netnsExists(this.runner, inputs.name)) {
+        const lo = await showLink(this.runner, inputs.name, "lo");
+        const ownership = ownershipOf(lo?.alias, inputs.tag);
+        if (ownership !== "ours" && !inputs.adopt) throw refusal(`network namespace ${inputs.name}`, ownership, lo?.alias);
+      } else {
+        await addNetns(this.runner, inputs.name);
+        rollback.push(() => deleteNetns(this.runner, inputs.name));
+      }
+      await setLink(this.runner, inputs.name, "lo", { alias: inputs.tag, up: inputs.loopbackUp });
+      return { id: `netns/${inputs.name}`, outs: await this.outputs(inputs) };
+    });
+  }
+
+  async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+    const stored = props as unknown as NamespaceOutputs;
+    const name = stored.name ?? id.replace(/^netns\//, "");
+    if (!(await netnsExists(this.runner, name))) return { id: "", props: {} };
+    const lo = await showLink(this.runner, name, "lo");
+    return { id, props: { ...stored, name, loopbackUp: lo?.up ?? false, path: netnsPath(name), schemaVersion: SCHEMA_VERSION } };
+  }
+
+  async update(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+    const inputs = namespaceInputs.parse(news);
+    await setLink(this.runner, inputs.name, "lo", { alias: inputs.tag, up: inputs.loopbackUp });
+    return { outs: await this.outputs(inputs) };
+  }
+
+  async delete(_id: string, props: Props): Promise<void> {
+    const { name } = props as unknown as NamespaceOutputs;
+    await deleteNetns(this.runner, name);
+  }
+
+  private async outputs(inputs: NamespaceInputs): Promise<NamespaceOutputs> {
+    return { ...inputs, path: netnsPath(inputs.name), schemaVersion: SCHEMA_VERSION };
+  }
+}

@@ -1,0 +1,131 @@
+import ipaddr from "ipaddr.js";
+import { z } from "zod";
+
+/** The string Pulumi puts in place of values not known until apply (preview of new resources). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(value: unknown): boolean {
+  return value === UNKNOWN;
+}
+
+/**
+ * Linux interface names (dev_valid_name): 1-15 bytes, not "." or "..", no "/", ":" or
+ * whitespace. We also refuse a leading "-" (it could read as an option) and non-ASCII.
+ */
+export const interfaceName = z
+  .string()
+  .min(1, "interface name must not be empty")
+  .max(15, "interface name must be at most 15 characters (Linux IFNAMSIZ)")
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.@-]*$/, "interface name may use only letters, digits, '_', '.', '@' and '-', and must not start with '-'")
+  .refine((n) => n !== "." && n !== "..", "interface name must not be '.' or '..'");
+
+/** Named netns: a file under /run/netns, so the same rules as a safe file name. */
+export const netnsName = z
+  .string()
+  .min(1, "namespace name must not be empty")
+  .max(64, "namespace name must be at most 64 characters")
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "namespace name may use only letters, digits, '_', '.' and '-', and must not start with '-' or '.'");
+
+export const ipAddress = z.string().refine((s) => ipaddr.isValid(s) && !s.includes("%") && s.trim() === s, "must be an IPv4 or IPv6 address");
+
+function parseCidr(s: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+  try {
+    return ipaddr.parseCIDR(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An interface address with its prefix, e.g. 10.0.3.1/24. Refuses the network and broadcast
+ * addresses of IPv4 subnets larger than /31, which cannot be a host's address.
+ */
+export const interfaceAddress = z.string().superRefine((s, ctx) => {
+  const parsed = parseCidr(s);
+  if (!parsed) {
+    ctx.addIssue({ code: "custom", message: `"${s}" is not an address with prefix length (e.g. 10.0.3.1/24)` });
+    return;
+  }
+  const [addr, len] = parsed;
+  if (addr.kind() === "ipv4" && len < 31) {
+    const cidr = `${addr.toString()}/${len}`;
+    if (ipaddr.IPv4.networkAddressFromCIDR(cidr).toString() === addr.toString()) {
+      ctx.addIssue({ code: "custom", message: `${s} is the network address of its subnet, not a host address` });
+    } else if (ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString() === addr.toString()) {
+      ctx.addIssue({ code: "custom", message: `${s} is the broadcast address of its subnet, not a host address` });
+    }
+  }
+});
+
+/** A network in canonical form (no host bits), e.g. 10.0.3.0/24. */
+export const networkCidr = z.string().superRefine((s, ctx) => {
+  const parsed = parseCidr(s);
+  if (!parsed) {
+    ctx.addIssue({ code: "custom", message: `"${s}" is not a CIDR (e.g. 10.0.3.0/24)` });
+    return;
+  }
+  const canonical = canonicalNetwork(s);
+  if (canonical !== s) ctx.addIssue({ code: "custom", message: `${s} has host bits set; the network is ${canonical}` });
+});
+
+/** 10.0.3.7/24 -> 10.0.3.0/24; the form the kernel prints. */
+export function canonicalNetwork(cidr: string): string {
+  const [addr, len] = ipaddr.parseCIDR(cidr);
+  const network = addr.kind() === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  return `${network.toString()}/${len}`;
+}
+
+/** Canonical text of an address with prefix (IPv6 compressed as the kernel prints it). */
+export function canonicalInterfaceAddress(cidr: string): string {
+  const [addr, len] = ipaddr.parseCIDR(cidr);
+  return `${addr.toString()}/${len}`;
+}
+
+export function familyOf(addressOrCidr: string): "ipv4" | "ipv6" {
+  return ipaddr.parse(addressOrCidr.split("/")[0] ?? "").kind();
+}
+
+/** Whether `address` lies inside the subnet of interface address `cidr`. */
+export function inSubnet(address: string, cidr: string): boolean {
+  const [net, len] = ipaddr.parseCIDR(cidr);
+  const addr = ipaddr.parse(address);
+  return addr.kind() === net.kind() && addr.match(net, len);
+}
+
+export const mtu = z.number().int("mtu must be an integer").min(68, "mtu must be at least 68").max(65535, "mtu must be at most 65535");
+
+/** Stack-unique ownership tag written into link aliases: "hostnet:<project>/<stack>/<name>". */
+export const ownershipTag = z
+  .string()
+  .max(255)
+  .regex(/^hostnet:[A-Za-z0-9_.:/@-]+$/, "tag must look like hostnet:<project>/<stack>/<name>");
+
+export interface CheckFailure {
+  readonly property: string;
+  readonly reason: string;
+}
+
+function collectUnknownPaths(value: unknown, path: (string | number)[], out: string[]): void {
+  if (isUnknown(value)) {
+    out.push(path.join("."));
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => collectUnknownPaths(v, [...path, i], out));
+  } else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) collectUnknownPaths(v, [...path, k], out);
+  }
+}
+
+/**
+ * Validates inputs with a zod schema. Values still unknown at preview are not judged: the
+ * check runs again with real values before anything is created.
+ */
+export function validate<T extends z.ZodTypeAny>(schema: T, news: unknown): { value?: z.infer<T>; failures: CheckFailure[] } {
+  const unknownPaths: string[] = [];
+  collectUnknownPaths(news, [], unknownPaths);
+  const parsed = schema.safeParse(news);
+  if (parsed.success) return { value: parsed.data, failures: [] };
+  const failures = parsed.error.issues
+    .map((issue) => ({ property: issue.path.map(String).join(".") || "(inputs)", reason: issue.message }))
+    .filter((f) => !unknownPaths.some((p) => f.property === p || f.property.startsWith(`${p}.`)));
+  return { failures };
+}

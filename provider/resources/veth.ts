@@ -1,0 +1,154 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { Runner } from "../exec";
+import { addVeth, deleteLink, showLink, type LinkState, type Netns } from "../kernel";
+import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { freshLink, reconcileLink } from "./links";
+import { interfaceAddress, interfaceName, mtu, netnsName, ownershipTag } from "./validation";
+
+const peerInputs = z.object({
+  name: interfaceName,
+  namespace: netnsName.optional(),
+  addresses: z.array(interfaceAddress).default([]),
+  up: z.boolean().default(true),
+});
+
+export const vethInputs = z
+  .object({
+    name: interfaceName,
+    namespace: netnsName.optional(),
+    host: netnsName.optional(),
+    addresses: z.array(interfaceAddress).default([]),
+    master: interfaceName.optional(),
+    mtu: mtu.optional(),
+    up: z.boolean().default(true),
+    peer: peerInputs,
+    adopt: z.boolean().default(false),
+    tag: ownershipTag,
+  })
+  .superRefine((v, ctx) => {
+    if (v.name === v.peer.name && (v.namespace ?? v.host) === (v.peer.namespace ?? v.host)) {
+      ctx.addIssue({ code: "custom", path: ["peer", "name"], message: `peer name ${v.peer.name} equals the first end's name in the same namespace` });
+    }
+  });
+export type VethInputs = z.infer<typeof vethInputs>;
+
+interface EndOutputs {
+  readonly ifindex: number;
+  readonly mac: string | undefined;
+}
+
+export interface VethOutputs extends VethInputs {
+  readonly ifindex: number;
+  readonly mac: string | undefined;
+  readonly peer: VethInputs["peer"] & EndOutputs;
+  readonly schemaVersion: number;
+}
+
+interface Ends {
+  readonly local: Netns;
+  readonly remote: Netns;
+}
+
+function endsOf(v: Pick<VethInputs, "namespace" | "host"> & { peer: { namespace?: string } }): Ends {
+  return { local: whereOf(v.namespace, v.host), remote: whereOf(v.peer.namespace, v.host) };
+}
+
+/**
+ * A veth pair: the first end (`name`, usually on the host, optionally enslaved to a bridge)
+ * and its peer (usually a container's eth0), created directly inside the peer's namespace.
+ */
+export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
+  constructor(private readonly runner: Runner) {}
+
+  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+    return checkWith(vethInputs, news);
+  }
+
+  async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+    return diffByRules(olds, news, [
+      { path: "name", change: "replace" },
+      { path: "namespace", change: "replace" },
+      { path: "host", change: "replace" },
+      { path: "peer.name", change: "replace" },
+      { path: "peer.namespace", change: "replace" },
+      { path: "addresses", change: "update" },
+      { path: "master", change: "update" },
+      { path: "mtu", change: "update", optional: true },
+      { path: "up", change: "update" },
+      { path: "peer.addresses", change: "update" },
+      { path: "peer.up", change: "update" },
+      { path: "tag", change: "update" },
+    ], [["name", "namespace", "host"], ["peer.name", "peer.namespace", "host"]]);
+  }
+
+  async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
+    const inputs = vethInputs.parse(raw);
+    const ends = endsOf(inputs);
+    return Rollback.guard(async (rollback) => {
+      let local = await showLink(this.runner, ends.local, inputs.name);
+      let remote: LinkState | undefined;
+      if (local) {
+        const ownership = ownershipOf(local.alias, inputs.tag);
+        if (ownership !== "ours" && !inputs.adopt) throw refusal(`link ${inputs.name} in ${describeWhere(ends.local)}`, ownership, local.alias);
+        if (local.kind !== "veth") throw new Error(`link ${inputs.name} in ${describeWhere(ends.local)} exists but is a ${local.kind ?? "plain"} link, not a veth`);
+        remote = await showLink(this.runner, ends.remote, inputs.peer.name);
+        if (!remote) throw new Error(`veth ${inputs.name} in ${describeWhere(ends.local)} exists but its peer ${inputs.peer.name} is not in ${describeWhere(ends.remote)}`);
+      } else {
+        await addVeth(this.runner, { name: inputs.name, netns: ends.local }, { name: inputs.peer.name, netns: ends.remote }, inputs.mtu);
+        // Deleting either end deletes the pair.
+        rollback.push(() => deleteLink(this.runner, ends.local, inputs.name));
+        local = freshLink(inputs.name, inputs.mtu);
+        remote = freshLink(inputs.peer.name, inputs.mtu);
+      }
+      await reconcileLink(this.runner, ends.local, local, { ...inputs, alias: inputs.tag, master: inputs.master ?? null });
+      await reconcileLink(this.runner, ends.remote, remote, { ...inputs.peer, alias: inputs.tag, mtu: inputs.mtu });
+      return { id: `veth/${idPart(ends.local)}/${inputs.name}`, outs: await this.outputs(inputs) };
+    });
+  }
+
+  async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+    const stored = props as unknown as VethOutputs;
+    const ends = endsOf(stored);
+    const local = await showLink(this.runner, ends.local, stored.name);
+    if (!local) return { id: "", props: {} };
+    const remote = await showLink(this.runner, ends.remote, stored.peer.name);
+    return { id, props: { ...stored, ...observed(local, remote, stored.peer) } };
+  }
+
+  async update(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+    const inputs = vethInputs.parse(news);
+    const ends = endsOf(inputs);
+    const local = await showLink(this.runner, ends.local, inputs.name);
+    const remote = await showLink(this.runner, ends.remote, inputs.peer.name);
+    if (!local || !remote) throw new Error(`veth ${inputs.name} in ${describeWhere(ends.local)} is gone; run \`pulumi refresh\` then \`pulumi up\` to recreate it`);
+    await reconcileLink(this.runner, ends.local, local, { ...inputs, alias: inputs.tag, master: inputs.master ?? null });
+    await reconcileLink(this.runner, ends.remote, remote, { ...inputs.peer, alias: inputs.tag, mtu: inputs.mtu });
+    return { outs: await this.outputs(inputs) };
+  }
+
+  async delete(_id: string, props: Props): Promise<void> {
+    const stored = props as unknown as VethOutputs;
+    await deleteLink(this.runner, endsOf(stored).local, stored.name);
+  }
+
+  private async outputs(inputs: VethInputs): Promise<VethOutputs> {
+    const ends = endsOf(inputs);
+    const local = await showLink(this.runner, ends.local, inputs.name);
+    const remote = await showLink(this.runner, ends.remote, inputs.peer.name);
+    if (!local) throw new Error(`veth ${inputs.name} vanished right after it was configured`);
+    return { ...inputs, ...observed(local, remote, inputs.peer), schemaVersion: SCHEMA_VERSION };
+  }
+}
+
+function observed(local: LinkState, remote: LinkState | undefined, peer: VethInputs["peer"]) {
+  return {
+    ifindex: local.ifindex,
+    mac: local.mac,
+    mtu: local.mtu,
+    up: local.up,
+    master: local.master,
+    addresses: local.addresses,
+    peer: { ...peer, ifindex: remote?.ifindex ?? 0, mac: remote?.mac, up: remote?.up ?? false, addresses: remote?.addresses ?? [] },
+  };
+}

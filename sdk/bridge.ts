@@ -1,0 +1,38 @@
+import * as pulumi from "@pulumi/pulumi";
+import { defaultHost, ownershipTag, TYPE_MODULE, type PlacementArgs } from "./common";
+import { stubs } from "./stub";
+
+export interface BridgeArgs extends PlacementArgs {
+  /** Interface name, at most 15 characters. */
+  name: pulumi.Input<string>;
+  /** Namespace to create the bridge in (default: the host). */
+  namespace?: pulumi.Input<string>;
+  /** Addresses with prefix, e.g. ["10.0.3.1/24"] (the gateway of the bridge's subnet). */
+  addresses?: pulumi.Input<pulumi.Input<string>[]>;
+  mtu?: pulumi.Input<number>;
+  /** Administrative state (default true). */
+  up?: pulumi.Input<boolean>;
+}
+
+/** A Linux bridge (`ip link add NAME type bridge`). */
+export class Bridge extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly namespace: pulumi.Output<string | undefined>;
+  declare readonly host: pulumi.Output<string | undefined>;
+  declare readonly addresses: pulumi.Output<string[]>;
+  declare readonly mtu: pulumi.Output<number>;
+  declare readonly up: pulumi.Output<boolean>;
+  declare readonly ifindex: pulumi.Output<number>;
+  declare readonly mac: pulumi.Output<string>;
+
+  constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      stubs.bridge,
+      name,
+      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu },
+      opts,
+      TYPE_MODULE,
+      "Bridge",
+    );
+  }
+}

@@ -1,0 +1,28 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** Module of the type tokens: resources show as `pulumi-nodejs:dynamic/hostnet:<Type>`. */
+export const TYPE_MODULE = "hostnet";
+
+/** Arguments every resource takes about where it acts. */
+export interface PlacementArgs {
+  /**
+   * The named netns that plays the host (where host-side objects go, and the default for
+   * `namespace`). Defaults to stack config `hostnet:host`, else the namespace Pulumi runs in.
+   */
+  host?: pulumi.Input<string>;
+  /** Take over an existing kernel object of the same name that pulumi-hostnet did not make. */
+  adopt?: pulumi.Input<boolean>;
+}
+
+export function defaultHost(): string | undefined {
+  return new pulumi.Config("hostnet").get("host") || undefined;
+}
+
+/**
+ * The mark written into the kernel objects a resource makes (link alias): unique per
+ * project, stack and resource, so two stacks never take each other's objects.
+ */
+export function ownershipTag(resourceName: string): string {
+  const clean = (s: string) => s.replace(/[^A-Za-z0-9_.@-]/g, "_");
+  return `hostnet:${clean(pulumi.getProject())}/${clean(pulumi.getStack())}/${clean(resourceName)}`.slice(0, 255);
+}

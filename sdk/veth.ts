@@ -1,0 +1,60 @@
+import * as pulumi from "@pulumi/pulumi";
+import { defaultHost, ownershipTag, TYPE_MODULE, type PlacementArgs } from "./common";
+import { stubs } from "./stub";
+
+export interface VethPeerArgs {
+  /** Interface name of the peer inside its namespace, e.g. "eth0". */
+  name: pulumi.Input<string>;
+  /** Namespace the peer is created in (default: the host). */
+  namespace?: pulumi.Input<string>;
+  addresses?: pulumi.Input<pulumi.Input<string>[]>;
+  up?: pulumi.Input<boolean>;
+}
+
+export interface VethPairArgs extends PlacementArgs {
+  /** Name of the first end (usually the host side), at most 15 characters. */
+  name: pulumi.Input<string>;
+  /** Namespace of the first end (default: the host). */
+  namespace?: pulumi.Input<string>;
+  addresses?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Bridge to attach the first end to. */
+  master?: pulumi.Input<string>;
+  /** MTU of both ends. */
+  mtu?: pulumi.Input<number>;
+  up?: pulumi.Input<boolean>;
+  peer: pulumi.Input<VethPeerArgs>;
+}
+
+export interface VethPeerState {
+  name: string;
+  namespace?: string;
+  addresses: string[];
+  up: boolean;
+  ifindex: number;
+  mac: string;
+}
+
+/** A veth pair; the peer is created directly inside its namespace. */
+export class VethPair extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly namespace: pulumi.Output<string | undefined>;
+  declare readonly host: pulumi.Output<string | undefined>;
+  declare readonly addresses: pulumi.Output<string[]>;
+  declare readonly master: pulumi.Output<string | undefined>;
+  declare readonly mtu: pulumi.Output<number>;
+  declare readonly up: pulumi.Output<boolean>;
+  declare readonly ifindex: pulumi.Output<number>;
+  declare readonly mac: pulumi.Output<string>;
+  declare readonly peer: pulumi.Output<VethPeerState>;
+
+  constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      stubs.veth,
+      name,
+      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu },
+      opts,
+      TYPE_MODULE,
+      "VethPair",
+    );
+  }
+}
