@@ -15,10 +15,28 @@ export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynamic.ResourceProvider> {
   return {
-    namespace: new NamespaceProvider(runner),
-    bridge: new BridgeProvider(runner),
-    veth: new VethPairProvider(runner),
-    route: new RouteProvider(runner),
-    address: new AddressProvider(runner),
+    namespace: withPlainResults(new NamespaceProvider(runner)),
+    bridge: withPlainResults(new BridgeProvider(runner)),
+    veth: withPlainResults(new VethPairProvider(runner)),
+    route: withPlainResults(new RouteProvider(runner)),
+    address: withPlainResults(new AddressProvider(runner)),
+  };
+}
+
+/** Drops `undefined` fields, which Pulumi's protobuf encoding refuses ("Unexpected struct type"). */
+export function plain<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+/** Makes every result a provider returns to the engine plain data. */
+function withPlainResults(provider: pulumi.dynamic.ResourceProvider): pulumi.dynamic.ResourceProvider {
+  const p = provider;
+  return {
+    check: p.check && (async (olds, news) => plain(await p.check!(olds, news))),
+    diff: p.diff && (async (id, olds, news) => plain(await p.diff!(id, olds, news))),
+    create: async (inputs) => plain(await p.create(inputs)),
+    read: p.read && (async (id, props) => plain(await p.read!(id, props))),
+    update: p.update && (async (id, olds, news) => plain(await p.update!(id, olds, news))),
+    delete: p.delete && ((id, props) => p.delete!(id, props)),
   };
 }

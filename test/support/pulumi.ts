@@ -1,0 +1,107 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Sandbox } from "./sandbox";
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly output: string;
+}
+
+const repoRoot = resolve(__dirname, "../..");
+let counter = 0;
+
+/**
+ * A Pulumi project driven through the real `pulumi` CLI inside a sandbox, with a local file
+ * backend in its own directory. The program is JavaScript written by the test; it lives under
+ * test/.work inside the repo so `require("pulumi-hostnet")` resolves as in a user's project.
+ */
+export class PulumiProject {
+  readonly dir: string;
+  readonly programDir: string;
+  private readonly stack = "test";
+
+  constructor(
+    private readonly sandbox: Sandbox,
+    readonly name: string,
+  ) {
+    this.dir = join(repoRoot, "test", ".work", `${name}-${process.pid}-${++counter}`);
+    this.programDir = join(this.dir, "program");
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(join(this.dir, "state"), { recursive: true });
+    mkdirSync(this.programDir, { recursive: true });
+    writeFileSync(join(this.programDir, "Pulumi.yaml"), `name: ${name}\nruntime: nodejs\nmain: index.js\n`);
+  }
+
+  /** Writes the program: `body` is JavaScript with `hostnet` and `pulumi` in scope. */
+  writeProgram(body: string): void {
+    const source = `"use strict";\nconst pulumi = require("@pulumi/pulumi");\nconst hostnet = require("pulumi-hostnet");\n${body}\n`;
+    writeFileSync(join(this.programDir, "index.js"), source);
+  }
+
+  async init(): Promise<void> {
+    const result = await this.cli(["stack", "init", this.stack]);
+    if (result.code !== 0) throw new Error(`pulumi stack init failed:\n${result.output}`);
+  }
+
+  /** Runs `pulumi <args>` inside the sandbox; never throws on a non-zero exit. */
+  cli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
+    const argv = [...this.sandbox.prefix(), "pulumi", ...args, "--non-interactive", "--cwd", this.programDir];
+    const env = {
+      ...process.env,
+      PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}`,
+      PULUMI_CONFIG_PASSPHRASE: "hostnet-test",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      // The program's Node must be the one setup chose (first on PATH via scripts/env.sh).
+      NODE_OPTIONS: "",
+    };
+    return new Promise((done) => {
+      const [file, ...rest] = argv;
+      const child = spawn(file ?? "nsenter", rest, { env, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        done({ code: code ?? -1, stdout, stderr, output: stdout + stderr });
+      });
+    });
+  }
+
+  /** `pulumi up`; throws with the CLI's output when it fails. */
+  async up(): Promise<CliResult> {
+    return this.must(["up", "--yes", "--skip-preview", "--stack", this.stack]);
+  }
+
+  async preview(extra: string[] = []): Promise<CliResult> {
+    return this.cli(["preview", "--diff", "--stack", this.stack, ...extra]);
+  }
+
+  async refresh(): Promise<CliResult> {
+    return this.must(["refresh", "--yes", "--skip-preview", "--stack", this.stack]);
+  }
+
+  async destroy(): Promise<CliResult> {
+    return this.must(["destroy", "--yes", "--skip-preview", "--stack", this.stack]);
+  }
+
+  async outputs(): Promise<Record<string, unknown>> {
+    const result = await this.must(["stack", "output", "--json", "--stack", this.stack]);
+    return JSON.parse(result.stdout) as Record<string, unknown>;
+  }
+
+  /** Removes the project's files (state, program) after its stack has been destroyed. */
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async must(args: string[]): Promise<CliResult> {
+    const result = await this.cli(args);
+    if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (exit ${result.code}):\n${result.output}`);
+    return result;
+  }
+}
