@@ -78,7 +78,8 @@ export async function showRoute(runner: Runner, netns: Netns, spec: RouteSpec): 
   const wanted = spec.metric ?? defaultMetric;
   const match = routes.find((r) => r.dst === spec.destination && (r.metric ?? defaultMetric) === wanted);
   if (!match) return undefined;
-  const protocol = String(match.protocol ?? "");
+  // `ip -json` leaves out the protocol of routes added without one (boot, the default).
+  const protocol = String(match.protocol ?? "boot");
   return {
     destination: match.dst,
     via: match.gateway,
