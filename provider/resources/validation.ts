@@ -105,9 +105,14 @@ export interface CheckFailure {
   readonly reason: string;
 }
 
+/** A zod path in Pulumi's property-path form: peer.addresses[0]. */
+export function propertyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), "");
+}
+
 function collectUnknownPaths(value: unknown, path: (string | number)[], out: string[]): void {
   if (isUnknown(value)) {
-    out.push(path.join("."));
+    out.push(propertyPath(path));
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => collectUnknownPaths(v, [...path, i], out));
   } else if (value && typeof value === "object") {
@@ -125,7 +130,7 @@ export function validate<T extends z.ZodTypeAny>(schema: T, news: unknown): { va
   const parsed = schema.safeParse(news);
   if (parsed.success) return { value: parsed.data, failures: [] };
   const failures = parsed.error.issues
-    .map((issue) => ({ property: issue.path.map(String).join(".") || "(inputs)", reason: issue.message }))
-    .filter((f) => !unknownPaths.some((p) => f.property === p || f.property.startsWith(`${p}.`)));
+    .map((issue) => ({ property: propertyPath(issue.path) || "(inputs)", reason: issue.message }))
+    .filter((f) => !unknownPaths.some((p) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`)));
   return { failures };
 }

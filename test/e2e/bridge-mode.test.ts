@@ -33,6 +33,9 @@ describeAsRoot("bridge mode through pulumi", () => {
 
   test("up builds a bridge with two containers that reach each other and the gateway", async () => {
     project.writeProgram(program("10.0.3.3/24"));
+    const preview = await project.preview();
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toMatch(/\+ 8 to create/);
     await project.up();
     expect(await ping("c1", "10.0.3.3")).toBe(true);
     expect(await ping("c2", "10.0.3.2")).toBe(true);

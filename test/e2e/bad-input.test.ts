@@ -1,0 +1,46 @@
+// Scenario 9: bad input fails in `pulumi preview`, naming the resource and the field, and the
+// kernel is untouched.
+import { describeAsRoot, useSandbox } from "../support/guard";
+import { PulumiProject } from "../support/pulumi";
+
+jest.setTimeout(300_000);
+
+interface BadCase {
+  readonly what: string;
+  readonly resource: string;
+  readonly field: string;
+  readonly code: string;
+}
+
+const cases: BadCase[] = [
+  { what: "interface name of 16 characters", resource: "b", field: "name", code: `new hostnet.Bridge("b", { name: "abcdefghijklmnop" });` },
+  { what: "prefix length 33", resource: "b", field: "addresses[0]", code: `new hostnet.Bridge("b", { name: "br0", addresses: ["10.0.3.1/33"] });` },
+  { what: "broadcast address as a host address", resource: "b", field: "addresses[0]", code: `new hostnet.Bridge("b", { name: "br0", addresses: ["10.0.3.255/24"] });` },
+  { what: "peer name with a slash", resource: "v", field: "peer.name", code: `new hostnet.VethPair("v", { name: "vh0", peer: { name: "et/h0" } });` },
+  { what: "MTU 70000", resource: "v", field: "mtu", code: `new hostnet.VethPair("v", { name: "vh0", mtu: 70000, peer: { name: "eth0" } });` },
+  { what: "namespace name with a space", resource: "n", field: "name", code: `new hostnet.Namespace("n", { name: "my ns" });` },
+  { what: "route destination with host bits", resource: "r", field: "destination", code: `new hostnet.Route("r", { destination: "10.0.3.7/24", device: "lo" });` },
+  { what: "IPv6 gateway for an IPv4 route", resource: "r", field: "via", code: `new hostnet.Route("r", { destination: "10.0.3.0/24", via: "fd00::1" });` },
+  { what: "route with neither gateway nor device", resource: "r", field: "via", code: `new hostnet.Route("r", { destination: "default" });` },
+  { what: "address that is not an address", resource: "a", field: "address", code: `new hostnet.Address("a", { device: "lo", address: "300.1.1.1/24" });` },
+];
+
+describeAsRoot("bad input is refused at preview (scenario 9)", () => {
+  const ctx = useSandbox();
+  let project: PulumiProject;
+
+  beforeAll(async () => {
+    project = new PulumiProject(ctx.sandbox, "bad-input");
+    await project.init();
+  });
+  afterAll(() => project.cleanup());
+
+  test.each(cases)("$what", async ({ resource, field, code }) => {
+    project.writeProgram(code);
+    const preview = await project.preview();
+    expect(preview.code).not.toBe(0);
+    // e.g. "error: pulumi-nodejs:dynamic/hostnet:Bridge resource 'b': property name value {…} has a problem: …"
+    expect(preview.output).toContain(`resource '${resource}': property ${field} value`);
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+});

@@ -1,0 +1,102 @@
+// Scenario 2 (none mode: a namespace with only lo) and scenario 5's static-route version
+// (server / router / client, seed 003), through the real pulumi CLI inside a sandbox.
+import { describeAsRoot, useSandbox } from "../support/guard";
+import { PulumiProject } from "../support/pulumi";
+
+jest.setTimeout(300_000);
+
+describeAsRoot("none mode through pulumi (scenario 2)", () => {
+  const ctx = useSandbox();
+  let project: PulumiProject;
+
+  beforeAll(async () => {
+    project = new PulumiProject(ctx.sandbox, "none-mode");
+    await project.init();
+  });
+  afterAll(() => project.cleanup());
+
+  const program = (loopbackUp: boolean) => `
+new hostnet.Namespace("isolated", { name: "isolated", loopbackUp: ${loopbackUp} });
+new hostnet.Namespace("dark", { name: "dark", loopbackUp: false });
+`;
+
+  test("a namespace has only lo, up or down as declared, and no route anywhere", async () => {
+    project.writeProgram(program(true));
+    await project.up();
+    const links = await ctx.sandbox.run(["ip", "-o", "link", "show"], { netns: "isolated" });
+    expect(links.trim().split("\n")).toHaveLength(1);
+    expect(links).toMatch(/^1: lo: <LOOPBACK,UP/);
+    expect(await ctx.sandbox.run(["ip", "link", "show", "lo"], { netns: "dark" })).not.toMatch(/<[^>]*\bUP\b/);
+    expect((await ctx.sandbox.run(["ip", "route", "show"], { netns: "isolated" })).trim()).toBe("");
+    expect(await ctx.sandbox.succeeds(["ping", "-c", "1", "-W", "1", "127.0.0.1"], { netns: "isolated" })).toBe(true);
+    expect(await ctx.sandbox.succeeds(["ping", "-c", "1", "-W", "1", "127.0.0.1"], { netns: "dark" })).toBe(false);
+  });
+
+  test("loopbackUp changes in place", async () => {
+    project.writeProgram(program(false));
+    const result = await project.up();
+    expect(result.stdout).toMatch(/1 updated/);
+    expect(await ctx.sandbox.run(["ip", "link", "show", "lo"], { netns: "isolated" })).not.toMatch(/<[^>]*\bUP\b/);
+  });
+
+  test("destroy leaves the host as it was", async () => {
+    await project.destroy();
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+});
+
+describeAsRoot("router with static routes through pulumi (scenario 5)", () => {
+  const ctx = useSandbox();
+  let project: PulumiProject;
+
+  beforeAll(async () => {
+    project = new PulumiProject(ctx.sandbox, "router");
+    await project.init();
+  });
+  afterAll(() => project.cleanup());
+
+  test("pings cross the router between the two loopback networks", async () => {
+    project.writeProgram(`
+const server = new hostnet.Namespace("server", { name: "server" });
+const router = new hostnet.Namespace("router", { name: "router" });
+const client = new hostnet.Namespace("client", { name: "client" });
+const toServer = new hostnet.VethPair("server-link", {
+  name: "vethS", namespace: server.name, addresses: ["10.0.1.2/24"],
+  peer: { name: "veth-srv", namespace: router.name, addresses: ["10.0.1.1/24"] },
+});
+const toClient = new hostnet.VethPair("client-link", {
+  name: "vethC", namespace: client.name, addresses: ["10.0.2.2/24"],
+  peer: { name: "veth-cli", namespace: router.name, addresses: ["10.0.2.1/24"] },
+});
+new hostnet.Address("server-lo", { namespace: server.name, device: "lo", address: "10.11.1.1/24" });
+new hostnet.Address("client-lo", { namespace: client.name, device: "lo", address: "10.22.2.2/24" });
+new hostnet.Route("server-default", { namespace: server.name, destination: "default", via: "10.0.1.1" }, { dependsOn: [toServer] });
+new hostnet.Route("client-default", { namespace: client.name, destination: "default", via: "10.0.2.1" }, { dependsOn: [toClient] });
+new hostnet.Route("to-server-lo", { namespace: router.name, destination: "10.11.1.0/24", via: "10.0.1.2" }, { dependsOn: [toServer] });
+new hostnet.Route("to-client-lo", { namespace: router.name, destination: "10.22.2.0/24", via: "10.0.2.2" }, { dependsOn: [toClient] });
+`);
+    await project.up();
+    // Forwarding in the router is a sysctl; the Sysctl resource arrives with the NAT issue.
+    await ctx.sandbox.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], { netns: "router" });
+    const ping = (ns: string, from: string, to: string) => ctx.sandbox.succeeds(["ping", "-c", "1", "-W", "2", "-I", from, to], { netns: ns });
+    expect(await ping("server", "10.11.1.1", "10.22.2.2")).toBe(true);
+    expect(await ping("client", "10.22.2.2", "10.11.1.1")).toBe(true);
+    expect(await ping("server", "10.0.1.2", "10.0.2.2")).toBe(true);
+    const routes = await ctx.sandbox.run(["ip", "route", "show"], { netns: "router" });
+    expect(routes).toContain("10.11.1.0/24 via 10.0.1.2 dev veth-srv proto 212");
+    expect(routes).toContain("10.22.2.0/24 via 10.0.2.2 dev veth-cli proto 212");
+  });
+
+  test("a route deleted by hand is drift: refresh drops it, up restores it", async () => {
+    await ctx.sandbox.run(["ip", "route", "del", "10.22.2.0/24"], { netns: "router" });
+    const refresh = await project.refresh();
+    expect(refresh.stdout).toMatch(/to-client-lo/);
+    await project.up();
+    expect(await ctx.sandbox.run(["ip", "route", "show", "10.22.2.0/24"], { netns: "router" })).toContain("via 10.0.2.2");
+  });
+
+  test("destroy leaves the host as it was", async () => {
+    await project.destroy();
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+});
