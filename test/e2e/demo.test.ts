@@ -1,0 +1,32 @@
+// The README's first command runs scripts/demo.sh up; this runs the same script inside a
+// sandbox and checks that it proves the topology works and that destroy leaves nothing.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describeAsRoot, useSandbox } from "../support/guard";
+
+jest.setTimeout(300_000);
+
+describeAsRoot("the demo (npm start)", () => {
+  const ctx = useSandbox();
+  const state = mkdtempSync(join(tmpdir(), "hostnet-demo-"));
+  const demo = (verb: string) =>
+    ctx.sandbox.runner.run({ argv: ["env", `HOSTNET_DEMO_STATE=${state}`, "NODE_OPTIONS=", "bash", resolve(__dirname, "../../scripts/demo.sh"), verb], timeoutMs: 240_000 });
+  afterAll(() => rmSync(state, { recursive: true, force: true }));
+
+  test("up builds the demo inside its host namespace and every check passes", async () => {
+    const { stdout } = await demo("up");
+    expect(stdout).toContain("ok    demo-web -> demo-db (10.0.3.3)");
+    expect(stdout).toContain("ok    demo-none has only lo");
+    expect(stdout).not.toContain("FAIL");
+    expect(await ctx.sandbox.run(["ip", "netns", "list"])).toMatch(/hostnet-demo/);
+    // Nothing was built in the sandbox's own (root) namespace: the demo's host is hostnet-demo.
+    expect(await ctx.sandbox.run(["ip", "-o", "link", "show"])).not.toContain("br0");
+  });
+
+  test("destroy removes all of it", async () => {
+    const { stdout } = await demo("destroy");
+    expect(stdout).toContain("demo removed");
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+});
