@@ -128,6 +128,7 @@ ensure_node
 # shellcheck source=scripts/env.sh
 source "$here/scripts/env.sh"
 ensure_pulumi
+source "$here/scripts/env.sh" # again: the tools just built go on PATH
 ensure_npm_deps
 build_project
 log "ready: $(node --version), pulumi $(pulumi version)"
