@@ -1,7 +1,6 @@
 // Scenario 9: bad input fails in `pulumi preview`, naming the resource and the field, and the
 // kernel is untouched.
-import { describeAsRoot, useSandbox } from "../support/guard";
-import { PulumiProject } from "../support/pulumi";
+import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 
 jest.setTimeout(300_000);
 
@@ -27,13 +26,7 @@ const cases: BadCase[] = [
 
 describeAsRoot("bad input is refused at preview (scenario 9)", () => {
   const ctx = useSandbox();
-  let project: PulumiProject;
-
-  beforeAll(async () => {
-    project = new PulumiProject(ctx.sandbox, "bad-input");
-    await project.init();
-  });
-  afterAll(() => project.cleanup());
+  const project = usePulumiProject(ctx, "bad-input");
 
   test.each(cases)("$what", async ({ resource, field, code }) => {
     project.writeProgram(code);

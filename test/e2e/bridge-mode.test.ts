@@ -1,7 +1,6 @@
 // Scenarios 1 (bridge, two containers, default routes; NAT comes with NatRule), 6 (preview),
 // 7 (drift of a veth) and 8 (destroy leaves the host as it was), through the real pulumi CLI.
-import { describeAsRoot, useSandbox } from "../support/guard";
-import { PulumiProject } from "../support/pulumi";
+import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 
 jest.setTimeout(300_000);
 
@@ -22,14 +21,9 @@ exports.bridgeMac = br.mac;
 
 describeAsRoot("bridge mode through pulumi", () => {
   const ctx = useSandbox();
-  let project: PulumiProject;
+  const project = usePulumiProject(ctx, "bridge-mode");
   const ping = (ns: string, target: string) => ctx.sandbox.succeeds(["ping", "-c", "1", "-W", "2", target], { netns: ns });
 
-  beforeAll(async () => {
-    project = new PulumiProject(ctx.sandbox, "bridge-mode");
-    await project.init();
-  });
-  afterAll(() => project.cleanup());
 
   test("up builds a bridge with two containers that reach each other and the gateway", async () => {
     project.writeProgram(program("10.0.3.3/24"));

@@ -1,19 +1,12 @@
 // Scenario 2 (none mode: a namespace with only lo) and scenario 5's static-route version
 // (server / router / client, seed 003), through the real pulumi CLI inside a sandbox.
-import { describeAsRoot, useSandbox } from "../support/guard";
-import { PulumiProject } from "../support/pulumi";
+import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 
 jest.setTimeout(300_000);
 
 describeAsRoot("none mode through pulumi (scenario 2)", () => {
   const ctx = useSandbox();
-  let project: PulumiProject;
-
-  beforeAll(async () => {
-    project = new PulumiProject(ctx.sandbox, "none-mode");
-    await project.init();
-  });
-  afterAll(() => project.cleanup());
+  const project = usePulumiProject(ctx, "none-mode");
 
   const program = (loopbackUp: boolean) => `
 new hostnet.Namespace("isolated", { name: "isolated", loopbackUp: ${loopbackUp} });
@@ -47,13 +40,7 @@ new hostnet.Namespace("dark", { name: "dark", loopbackUp: false });
 
 describeAsRoot("router with static routes through pulumi (scenario 5)", () => {
   const ctx = useSandbox();
-  let project: PulumiProject;
-
-  beforeAll(async () => {
-    project = new PulumiProject(ctx.sandbox, "router");
-    await project.init();
-  });
-  afterAll(() => project.cleanup());
+  const project = usePulumiProject(ctx, "router");
 
   test("pings cross the router between the two loopback networks", async () => {
     project.writeProgram(`

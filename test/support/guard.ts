@@ -1,3 +1,4 @@
+import { PulumiProject } from "./pulumi";
 import { isRoot, Sandbox } from "./sandbox";
 
 /** `describe` for tests that need root (namespaces, links); skipped only when not root. */
@@ -26,4 +27,12 @@ export function useSandbox(): { readonly sandbox: Sandbox; readonly before: stri
       return holder.before;
     },
   };
+}
+
+/** A Pulumi project in the file's sandbox: its stack is made before the tests, its files removed after. */
+export function usePulumiProject(ctx: { readonly sandbox: Sandbox }, name: string): PulumiProject {
+  const project = new PulumiProject(ctx, name);
+  beforeAll(() => project.init());
+  afterAll(() => project.cleanup());
+  return project;
 }

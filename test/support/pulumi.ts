@@ -23,16 +23,13 @@ export class PulumiProject {
   readonly programDir: string;
   private readonly stack = "test";
 
+  /** `where` is read lazily: a test file's sandbox exists only once its beforeAll has run. */
   constructor(
-    private readonly sandbox: Sandbox,
+    private readonly where: { readonly sandbox: Sandbox },
     readonly name: string,
   ) {
     this.dir = join(repoRoot, "test", ".work", `${name}-${process.pid}-${++counter}`);
     this.programDir = join(this.dir, "program");
-    rmSync(this.dir, { recursive: true, force: true });
-    mkdirSync(join(this.dir, "state"), { recursive: true });
-    mkdirSync(this.programDir, { recursive: true });
-    writeFileSync(join(this.programDir, "Pulumi.yaml"), `name: ${name}\nruntime: nodejs\nmain: index.js\n`);
   }
 
   /** Writes the program: `body` is JavaScript with `hostnet` and `pulumi` in scope. */
@@ -41,14 +38,19 @@ export class PulumiProject {
     writeFileSync(join(this.programDir, "index.js"), source);
   }
 
+  /** Makes the project's directories and its stack. */
   async init(): Promise<void> {
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(join(this.dir, "state"), { recursive: true });
+    mkdirSync(this.programDir, { recursive: true });
+    writeFileSync(join(this.programDir, "Pulumi.yaml"), `name: ${this.name}\nruntime: nodejs\nmain: index.js\n`);
     const result = await this.cli(["stack", "init", this.stack]);
     if (result.code !== 0) throw new Error(`pulumi stack init failed:\n${result.output}`);
   }
 
   /** Runs `pulumi <args>` inside the sandbox; never throws on a non-zero exit. */
   cli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
-    const argv = [...this.sandbox.prefix(), "pulumi", ...args, "--non-interactive", "--cwd", this.programDir];
+    const argv = [...this.where.sandbox.prefix(), "pulumi", ...args, "--non-interactive", "--cwd", this.programDir];
     const env = {
       ...process.env,
       PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}`,
