@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Module of the type tokens: resources show as `pulumi-nodejs:dynamic/hostnet:<Type>`. */
@@ -18,11 +19,18 @@ export function defaultHost(): string | undefined {
   return new pulumi.Config("hostnet").get("host") || undefined;
 }
 
+/** nft rule comments hold at most 128 bytes; the tag stays below that. */
+const MAX_TAG = 120;
+
 /**
- * The mark written into the kernel objects a resource makes (link alias): unique per
- * project, stack and resource, so two stacks never take each other's objects.
+ * The mark written into the kernel objects a resource makes (link alias, nft rule comment):
+ * unique per project, stack and resource, so two stacks never take each other's objects.
+ * A long one is shortened with a hash of the whole, so it stays unique.
  */
 export function ownershipTag(resourceName: string): string {
   const clean = (s: string) => s.replace(/[^A-Za-z0-9_.@-]/g, "_");
-  return `hostnet:${clean(pulumi.getProject())}/${clean(pulumi.getStack())}/${clean(resourceName)}`.slice(0, 255);
+  const tag = `hostnet:${clean(pulumi.getProject())}/${clean(pulumi.getStack())}/${clean(resourceName)}`;
+  if (tag.length <= MAX_TAG) return tag;
+  const hash = createHash("sha256").update(tag).digest("hex").slice(0, 12);
+  return `${tag.slice(0, MAX_TAG - hash.length - 1)}~${hash}`;
 }

@@ -37,4 +37,7 @@ export const stubs = {
   veth: providerStub("veth"),
   route: providerStub("route"),
   address: providerStub("address"),
+  sysctl: providerStub("sysctl"),
+  natrule: providerStub("natrule"),
+  portforward: providerStub("portforward"),
 } as const;

@@ -4,3 +4,6 @@ export * from "./link";
 export * from "./addr";
 export * from "./route";
 export * from "./schemas";
+export * from "./sysctl";
+export * from "./subnet";
+export * as firewall from "./firewall";

@@ -1,6 +1,7 @@
 import { isNotFound, type Runner } from "../exec";
 import { ip, ipJson, type Netns } from "./ip";
 import { ipRouteSchema, parseIpJson } from "./schemas";
+import { inSubnetOf } from "./subnet";
 
 /**
  * The route protocol number that marks routes we made (routes have no alias or comment).
@@ -91,4 +92,22 @@ export async function showRoute(runner: Runner, netns: Netns, spec: RouteSpec): 
     protocol,
     ours: protocol === String(OUR_ROUTE_PROTOCOL),
   };
+}
+
+/**
+ * The connected network through which `address` is reached from `netns` (e.g. 10.0.3.0/24 on
+ * br0 for a container at 10.0.3.2), or undefined when it is not on a directly attached subnet.
+ */
+export async function connectedNetworkOf(runner: Runner, netns: Netns, address: string): Promise<{ network: string; device: string } | undefined> {
+  const family = address.includes(":") ? "-6" : "-4";
+  let out: string;
+  try {
+    out = await ipJson(runner, netns, [family, "route", "show", "table", "main", "scope", "link"]);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  const routes = parseIpJson(ipRouteSchema, out, "connected routes");
+  const match = routes.find((r) => r.dst !== "default" && r.dst.includes("/") && inSubnetOf(address, r.dst));
+  return match?.dev ? { network: match.dst, device: match.dev } : undefined;
 }

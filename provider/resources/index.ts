@@ -3,14 +3,19 @@ import type { Runner } from "../exec";
 import { AddressProvider } from "./address";
 import { BridgeProvider } from "./bridge";
 import { NamespaceProvider } from "./namespace";
+import { NatRuleProvider } from "./natrule";
+import { PortForwardProvider } from "./portforward";
 import { RouteProvider } from "./route";
+import { SysctlProvider } from "./sysctl";
 import { VethPairProvider } from "./veth";
 
-export { AddressProvider, BridgeProvider, NamespaceProvider, RouteProvider, VethPairProvider };
+export { AddressProvider, BridgeProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, VethPairProvider };
+export { natRules } from "./natrule";
+export { portForwardRules } from "./portforward";
 export * from "./validation";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynamic.ResourceProvider> {
@@ -20,6 +25,9 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     veth: withPlainResults(new VethPairProvider(runner)),
     route: withPlainResults(new RouteProvider(runner)),
     address: withPlainResults(new AddressProvider(runner)),
+    sysctl: withPlainResults(new SysctlProvider(runner)),
+    natrule: withPlainResults(new NatRuleProvider(runner)),
+    portforward: withPlainResults(new PortForwardProvider(runner)),
   };
 }
 

@@ -85,12 +85,6 @@ export function familyOf(addressOrCidr: string): "ipv4" | "ipv6" {
   return ipaddr.parse(addressOrCidr.split("/")[0] ?? "").kind();
 }
 
-/** Whether `address` lies inside the subnet of interface address `cidr`. */
-export function inSubnet(address: string, cidr: string): boolean {
-  const [net, len] = ipaddr.parseCIDR(cidr);
-  const addr = ipaddr.parse(address);
-  return addr.kind() === net.kind() && addr.match(net, len);
-}
 
 export const mtu = z.number().int("mtu must be an integer").min(68, "mtu must be at least 68").max(65535, "mtu must be at most 65535");
 
@@ -98,7 +92,7 @@ export const mtu = z.number().int("mtu must be an integer").min(68, "mtu must be
 export const ownershipTag = z
   .string()
   .max(255)
-  .regex(/^hostnet:[A-Za-z0-9_.:/@-]+$/, "tag must look like hostnet:<project>/<stack>/<name>");
+  .regex(/^hostnet:[A-Za-z0-9_.:/@~-]+$/, "tag must look like hostnet:<project>/<stack>/<name>");
 
 export interface CheckFailure {
   readonly property: string;

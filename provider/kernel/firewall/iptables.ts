@@ -1,0 +1,124 @@
+import { isExists, type Runner } from "../../exec";
+import type { Netns } from "../ip";
+import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type IpFamily, type TaggedRules } from "./types";
+
+/** Our chains and the built-in chain of each table that jumps to them. */
+const CHAINS: Record<Chain, { table: "nat" | "filter"; name: string; builtin: string }> = {
+  prerouting: { table: "nat", name: "HOSTNET-PREROUTING", builtin: "PREROUTING" },
+  output: { table: "nat", name: "HOSTNET-OUTPUT", builtin: "OUTPUT" },
+  postrouting: { table: "nat", name: "HOSTNET-POSTROUTING", builtin: "POSTROUTING" },
+  forward: { table: "filter", name: "HOSTNET-FORWARD", builtin: "FORWARD" },
+};
+const TABLES = ["nat", "filter"] as const;
+type Table = (typeof TABLES)[number];
+
+function binaries(family: IpFamily): { cli: string; restore: string } {
+  return family === "ipv4" ? { cli: "iptables", restore: "iptables-restore" } : { cli: "ip6tables", restore: "ip6tables-restore" };
+}
+
+/** One rule as iptables arguments (after `-A CHAIN`), in the order `iptables -S` prints them. */
+export function iptablesRuleArgs(family: IpFamily, rule: FirewallRule, tag: string): string[] {
+  const m = rule.match;
+  const args: string[] = [];
+  if (m.source) args.push("-s", m.source);
+  if (m.destination) args.push("-d", m.destination);
+  if (m.notDestination) args.push("!", "-d", m.notDestination);
+  if (m.inInterface) args.push("-i", m.inInterface);
+  if (m.outInterface) args.push("-o", m.outInterface);
+  if (m.protocol) args.push("-p", m.protocol, "-m", m.protocol);
+  if (m.protocol && m.destinationPort) args.push("--dport", formatPorts(m.destinationPort, ":"));
+  if (m.localDestination) args.push("-m", "addrtype", "--dst-type", "LOCAL");
+  if (m.dnatted) args.push("-m", "conntrack", "--ctstate", "DNAT");
+  if (m.established) args.push("-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED");
+  args.push("-m", "comment", "--comment", `"${tag}"`);
+  const a = rule.action;
+  switch (a.kind) {
+    case "masquerade":
+      args.push("-j", "MASQUERADE");
+      break;
+    case "snat":
+      args.push("-j", "SNAT", "--to-source", a.to);
+      break;
+    case "dnat": {
+      const to = family === "ipv6" && a.port ? `[${a.to}]` : a.to;
+      args.push("-j", "DNAT", "--to-destination", `${to}${a.port ? `:${formatPorts(a.port)}` : ""}`);
+      break;
+    }
+    case "accept":
+      args.push("-j", "ACCEPT");
+      break;
+  }
+  return args;
+}
+
+/**
+ * The iptables backend (iptables-nft or legacy, whichever `iptables` is): our own chains,
+ * jumped to from the built-in ones; each table changed in one `iptables-restore --noflush`
+ * transaction; `-w` waits for the xtables lock.
+ */
+export class IptablesBackend implements FirewallBackend {
+  readonly name = "iptables";
+
+  constructor(private readonly runner: Runner) {}
+
+  /** `-A` lines of our chains in one table, as `iptables -S` prints them. */
+  private async listOurs(netns: Netns, family: IpFamily, table: Table): Promise<string[]> {
+    const { stdout } = await this.runner.run({ argv: [binaries(family).cli, "-w", "-t", table, "-S"], netns });
+    const ours = new Set(Object.values(CHAINS).map((c) => c.name));
+    return stdout.split("\n").filter((line) => ours.has(line.split(" ")[1] ?? "") && line.startsWith("-A "));
+  }
+
+  async count(netns: Netns, family: IpFamily, tag: string): Promise<number> {
+    let total = 0;
+    for (const table of TABLES) total += (await this.listOurs(netns, family, table)).filter((line) => line.includes(`--comment "${tag}"`)).length;
+    return total;
+  }
+
+  async replace(netns: Netns, set: TaggedRules): Promise<void> {
+    const { cli, restore } = binaries(set.family);
+    const run = (args: string[]) => this.runner.run({ argv: [cli, "-w", ...args], netns });
+    if (set.rules.length > 0) {
+      for (const chain of Object.values(CHAINS)) {
+        try {
+          await run(["-t", chain.table, "-N", chain.name]);
+        } catch (err) {
+          if (!isExists(err)) throw err;
+        }
+        try {
+          await run(["-t", chain.table, "-C", chain.builtin, "-j", chain.name]);
+        } catch {
+          await run(["-t", chain.table, "-A", chain.builtin, "-j", chain.name]);
+        }
+      }
+    }
+    let remaining = 0;
+    for (const table of TABLES) {
+      const existing = await this.listOurs(netns, set.family, table);
+      const ours = existing.filter((line) => line.includes(`--comment "${set.tag}"`));
+      remaining += existing.length - ours.length;
+      const additions = set.rules.filter((r) => CHAINS[r.chain].table === table);
+      if (ours.length === 0 && additions.length === 0) continue;
+      const script = [
+        `*${table}`,
+        ...ours.map((line) => `-D${line.slice(2)}`),
+        ...additions.map((rule) => ["-A", CHAINS[rule.chain].name, ...iptablesRuleArgs(set.family, rule, set.tag)].join(" ")),
+        "COMMIT",
+      ];
+      await this.runner.run({ argv: [restore, "-w", "--noflush"], stdin: `${script.join("\n")}\n`, netns });
+    }
+    if (set.rules.length === 0 && remaining === 0) await this.removeChains(netns, set.family);
+  }
+
+  /** Our last rule is gone: remove the jumps and our chains, leaving the tables as we found them. */
+  private async removeChains(netns: Netns, family: IpFamily): Promise<void> {
+    const { cli } = binaries(family);
+    const run = (args: string[]) => this.runner.run({ argv: [cli, "-w", ...args], netns });
+    const { stdout: nat } = await run(["-t", "nat", "-S"]);
+    const { stdout: filter } = await run(["-t", "filter", "-S"]);
+    const listed = `${nat}\n${filter}`;
+    for (const chain of Object.values(CHAINS)) {
+      if (listed.includes(`-A ${chain.builtin} -j ${chain.name}`)) await run(["-t", chain.table, "-D", chain.builtin, "-j", chain.name]);
+      if (listed.includes(`-N ${chain.name}`)) await run(["-t", chain.table, "-X", chain.name]);
+    }
+  }
+}

@@ -1,0 +1,129 @@
+import { z } from "zod";
+import { isNotFound, type Runner } from "../../exec";
+import type { Netns } from "../ip";
+import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type IpFamily, type TaggedRules } from "./types";
+
+/** Our table, one per family; nothing outside it is ever edited. */
+export const NFT_TABLE = "hostnet";
+
+const CHAIN_DECLARATIONS: Record<Chain, string> = {
+  prerouting: "type nat hook prerouting priority dstnat; policy accept;",
+  output: "type nat hook output priority -100; policy accept;",
+  postrouting: "type nat hook postrouting priority srcnat; policy accept;",
+  forward: "type filter hook forward priority filter; policy accept;",
+};
+
+function nftFamily(family: IpFamily): "ip" | "ip6" {
+  return family === "ipv4" ? "ip" : "ip6";
+}
+
+/** Quoted string for nft's parser; inputs are validated, this only guards the quotes. */
+function quote(text: string): string {
+  if (/["\\\n]/.test(text)) throw new Error(`refusing to put ${JSON.stringify(text)} into an nft rule`);
+  return `"${text}"`;
+}
+
+/** One rule in nft syntax, without the `add rule` prefix. */
+export function nftRuleExpression(family: IpFamily, rule: FirewallRule, tag: string): string {
+  const ip = nftFamily(family);
+  const m = rule.match;
+  const parts: string[] = [];
+  if (m.inInterface) parts.push(`iifname ${quote(m.inInterface)}`);
+  if (m.outInterface) parts.push(`oifname ${quote(m.outInterface)}`);
+  if (m.source) parts.push(`${ip} saddr ${m.source}`);
+  if (m.destination) parts.push(`${ip} daddr ${m.destination}`);
+  if (m.notDestination) parts.push(`${ip} daddr != ${m.notDestination}`);
+  if (m.localDestination) parts.push("fib daddr type local");
+  if (m.protocol && m.destinationPort) parts.push(`${m.protocol} dport ${formatPorts(m.destinationPort)}`);
+  else if (m.protocol) parts.push(`meta l4proto ${m.protocol}`);
+  if (m.dnatted) parts.push("ct status dnat");
+  if (m.established) parts.push("ct state established,related");
+  const a = rule.action;
+  switch (a.kind) {
+    case "masquerade":
+      parts.push("masquerade");
+      break;
+    case "snat":
+      parts.push(`snat to ${a.to}`);
+      break;
+    case "dnat": {
+      const to = family === "ipv6" && a.port ? `[${a.to}]` : a.to;
+      parts.push(`dnat to ${to}${a.port ? `:${formatPorts(a.port)}` : ""}`);
+      break;
+    }
+    case "accept":
+      parts.push("accept");
+      break;
+  }
+  parts.push(`comment ${quote(tag)}`);
+  return parts.join(" ");
+}
+
+const nftListSchema = z.object({
+  nftables: z.array(
+    z
+      .object({
+        rule: z
+          .object({ family: z.string(), table: z.string(), chain: z.string(), handle: z.number(), comment: z.string().optional() })
+          .passthrough()
+          .optional(),
+      })
+      .passthrough(),
+  ),
+});
+
+export interface NftRuleRef {
+  readonly chain: string;
+  readonly handle: number;
+  readonly comment: string | undefined;
+}
+
+/** Parses `nft -j list table` output into the rules it holds. */
+export function parseNftRules(stdout: string): NftRuleRef[] {
+  const parsed = nftListSchema.safeParse(JSON.parse(stdout));
+  if (!parsed.success) throw new Error(`parse nft -j output: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return parsed.data.nftables.flatMap((item) => (item.rule ? [{ chain: item.rule.chain, handle: item.rule.handle, comment: item.rule.comment }] : []));
+}
+
+/** The nftables backend: our own table per family, base chains, atomic `nft -f -` transactions. */
+export class NftBackend implements FirewallBackend {
+  readonly name = "nftables";
+
+  constructor(private readonly runner: Runner) {}
+
+  /** Every rule in our table of this family; empty when the table (or namespace) is missing. */
+  async listRules(netns: Netns, family: IpFamily): Promise<NftRuleRef[]> {
+    try {
+      const { stdout } = await this.runner.run({ argv: ["nft", "-j", "list", "table", nftFamily(family), NFT_TABLE], netns });
+      return parseNftRules(stdout);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  }
+
+  async count(netns: Netns, family: IpFamily, tag: string): Promise<number> {
+    return (await this.listRules(netns, family)).filter((r) => r.comment === tag).length;
+  }
+
+  async replace(netns: Netns, set: TaggedRules): Promise<void> {
+    const family = nftFamily(set.family);
+    const existing = await this.listRules(netns, set.family);
+    const ours = existing.filter((r) => r.comment === set.tag);
+    const others = existing.length - ours.length;
+    const lines: string[] = [];
+    if (set.rules.length === 0 && others === 0) {
+      // Our last rules are going: the table goes with them (nothing else lives in it).
+      if (existing.length > 0) lines.push(`delete table ${family} ${NFT_TABLE}`);
+    } else {
+      // Declaring the table and chains is idempotent, so every transaction makes sure they exist.
+      lines.push(`table ${family} ${NFT_TABLE} {`);
+      for (const [chain, declaration] of Object.entries(CHAIN_DECLARATIONS)) lines.push(`  chain ${chain} { ${declaration} }`);
+      lines.push("}");
+      for (const rule of ours) lines.push(`delete rule ${family} ${NFT_TABLE} ${rule.chain} handle ${rule.handle}`);
+      for (const rule of set.rules) lines.push(`add rule ${family} ${NFT_TABLE} ${rule.chain} ${nftRuleExpression(set.family, rule, set.tag)}`);
+    }
+    if (lines.length === 0) return;
+    await this.runner.run({ argv: ["nft", "-f", "-"], stdin: `${lines.join("\n")}\n`, netns });
+  }
+}

@@ -1,0 +1,63 @@
+import type { Netns } from "../ip";
+
+/** Our chains; both backends keep this shape (nft base chains, or iptables chains jumped to). */
+export type Chain = "prerouting" | "output" | "postrouting" | "forward";
+export type IpFamily = "ipv4" | "ipv6";
+export type Protocol = "tcp" | "udp";
+
+export interface PortRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** What a rule matches; every field is optional and they all must hold. */
+export interface RuleMatch {
+  readonly source?: string;
+  readonly destination?: string;
+  readonly notDestination?: string;
+  readonly inInterface?: string;
+  readonly outInterface?: string;
+  readonly protocol?: Protocol;
+  readonly destinationPort?: PortRange;
+  /** The destination is an address of this host (nft `fib daddr type local`, iptables addrtype LOCAL). */
+  readonly localDestination?: boolean;
+  /** The connection was destination-NATed (hairpin and localhost port forwards). */
+  readonly dnatted?: boolean;
+  /** Replies and related packets of connections already accepted. */
+  readonly established?: boolean;
+}
+
+export type RuleAction =
+  | { readonly kind: "masquerade" }
+  | { readonly kind: "snat"; readonly to: string }
+  | { readonly kind: "dnat"; readonly to: string; readonly port?: PortRange }
+  | { readonly kind: "accept" };
+
+export interface FirewallRule {
+  readonly chain: Chain;
+  readonly match: RuleMatch;
+  readonly action: RuleAction;
+}
+
+/** All the rules of one resource: they carry its tag and change together, atomically. */
+export interface TaggedRules {
+  readonly tag: string;
+  readonly family: IpFamily;
+  readonly rules: readonly FirewallRule[];
+}
+
+/**
+ * A firewall backend keeps our own table (nft) or chains (iptables) and never edits anything
+ * else. Changes to one host are serialized by the caller.
+ */
+export interface FirewallBackend {
+  readonly name: "nftables" | "iptables";
+  /** Makes the rules carrying `set.tag` exactly `set.rules` (none: removes them), atomically. */
+  replace(netns: Netns, set: TaggedRules): Promise<void>;
+  /** Number of rules carrying `tag` (0 when our table or the namespace is gone). */
+  count(netns: Netns, family: IpFamily, tag: string): Promise<number>;
+}
+
+export function formatPorts(range: PortRange, separator = "-"): string {
+  return range.from === range.to ? String(range.from) : `${range.from}${separator}${range.to}`;
+}

@@ -1,0 +1,54 @@
+import { z } from "zod";
+import type { Runner } from "../exec";
+import { firewall, type Netns } from "../kernel";
+import { familyOf, ipAddress, networkCidr } from "./validation";
+
+export const firewallChoice = z.enum(["auto", "nftables", "iptables"]).default("auto");
+export type BackendName = "nftables" | "iptables";
+
+/** A single port or an inclusive range: 8080, or "8000-8010". */
+export const portOrRange = z.union([
+  z.number().int("port must be an integer").min(1, "port must be 1-65535").max(65535, "port must be 1-65535"),
+  z.string().regex(/^[0-9]{1,5}-[0-9]{1,5}$/, 'a port range is written "from-to", e.g. "8000-8010"').superRefine((s, ctx) => {
+    const [from, to] = s.split("-").map(Number) as [number, number];
+    if (from < 1 || to > 65535) ctx.addIssue({ code: "custom", message: "ports must be 1-65535" });
+    if (from > to) ctx.addIssue({ code: "custom", message: `port range ${s} is reversed` });
+  }),
+]);
+
+export function toRange(value: number | string): firewall.PortRange {
+  if (typeof value === "number") return { from: value, to: value };
+  const [from, to] = value.split("-").map(Number) as [number, number];
+  return { from, to };
+}
+
+/** An address or a network: what saddr/daddr accept. */
+export const addressOrNetwork = z.union([ipAddress, networkCidr], { error: "must be an address or a network in CIDR form (no host bits)" });
+
+/** The one address family of a set of addresses, or an error naming the mix. */
+export function familyOfAll(values: readonly (string | undefined)[]): firewall.IpFamily {
+  const families = new Set(values.filter((v): v is string => !!v).map(familyOf));
+  if (families.size > 1) throw new Error("addresses mix IPv4 and IPv6");
+  return families.has("ipv6") ? "ipv6" : "ipv4";
+}
+
+const chosen = new WeakMap<Runner, Map<string, Promise<firewall.FirewallBackend>>>();
+
+function backendFor(runner: Runner, choice: firewall.BackendChoice | BackendName): Promise<firewall.FirewallBackend> {
+  let byChoice = chosen.get(runner);
+  if (!byChoice) chosen.set(runner, (byChoice = new Map()));
+  let backend = byChoice.get(choice);
+  if (!backend) byChoice.set(choice, (backend = firewall.chooseBackend(runner, choice)));
+  return backend;
+}
+
+/** Makes the rules tagged `set.tag` exactly `set.rules`, one host at a time; returns the backend used. */
+export async function applyRules(runner: Runner, where: Netns, choice: firewall.BackendChoice | BackendName, set: firewall.TaggedRules): Promise<BackendName> {
+  const backend = await backendFor(runner, choice);
+  await firewall.serializedPerHost(where, () => backend.replace(where, set));
+  return backend.name;
+}
+
+export async function countRules(runner: Runner, where: Netns, backend: BackendName, family: firewall.IpFamily, tag: string): Promise<number> {
+  return (await backendFor(runner, backend)).count(where, family, tag);
+}

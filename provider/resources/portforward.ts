@@ -1,0 +1,119 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { Runner } from "../exec";
+import { connectedNetworkOf, type firewall } from "../kernel";
+import { checkWith, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { applyRules, firewallChoice, portOrRange, toRange, type BackendName } from "./firewall";
+import { deleteRules, moveRules, readRules, repairsDrift, type TaggedOutputs } from "./natrule";
+import { familyOf, ipAddress, netnsName, ownershipTag } from "./validation";
+
+const ANY_ADDRESS = ["0.0.0.0", "::"];
+
+export const portForwardInputs = z
+  .object({
+    protocol: z.enum(["tcp", "udp"]),
+    hostPort: portOrRange,
+    /** One host address to listen on; unset, 0.0.0.0 or :: mean every address of the host. */
+    hostAddress: ipAddress.optional(),
+    target: ipAddress,
+    targetPort: z.number().int().min(1, "port must be 1-65535").max(65535, "port must be 1-65535").optional(),
+    /** Also answer connections the host makes itself, to its own addresses and 127.0.0.1. */
+    fromHost: z.boolean().default(true),
+    /** SNAT traffic from the target's own subnet, so a neighbour on the same bridge gets replies. */
+    hairpin: z.boolean().default(true),
+    namespace: netnsName.optional(),
+    host: netnsName.optional(),
+    firewallBackend: firewallChoice,
+    tag: ownershipTag.max(120),
+  })
+  .superRefine((f, ctx) => {
+    const range = toRange(f.hostPort);
+    if (range.from !== range.to && f.targetPort !== undefined && f.targetPort !== range.from) {
+      ctx.addIssue({ code: "custom", path: ["targetPort"], message: "a port range forwards to the same ports on the target: leave targetPort unset" });
+    }
+    if (f.hostAddress && !ANY_ADDRESS.includes(f.hostAddress) && familyOf(f.hostAddress) !== familyOf(f.target)) {
+      ctx.addIssue({ code: "custom", path: ["hostAddress"], message: `hostAddress ${f.hostAddress} and target ${f.target} are of different families` });
+    }
+  });
+export type PortForwardInputs = z.infer<typeof portForwardInputs>;
+
+export interface PortForwardOutputs extends PortForwardInputs, Omit<TaggedOutputs, "namespace" | "host" | "tag"> {
+  /** The target's directly connected network, whose members are SNATed for hairpin. */
+  readonly hairpinNetwork?: string;
+  readonly schemaVersion: number;
+}
+
+/**
+ * The rules of a port forward, as CNI's portmap lays them out: DNAT in prerouting (from
+ * outside) and output (from the host itself), masquerade of 127.0.0.0/8 sources (which needs
+ * route_localnet on the target's interface) and of the target's own subnet (hairpin), and a
+ * forward accept.
+ */
+export function portForwardRules(f: PortForwardInputs, hairpinNetwork: string | undefined): firewall.TaggedRules {
+  const family = familyOf(f.target);
+  const hostPorts = toRange(f.hostPort);
+  const ranged = hostPorts.from !== hostPorts.to;
+  const targetPorts = ranged ? hostPorts : { from: f.targetPort ?? hostPorts.from, to: f.targetPort ?? hostPorts.from };
+  const listen = f.hostAddress && !ANY_ADDRESS.includes(f.hostAddress) ? { destination: f.hostAddress } : { localDestination: true };
+  const dnat: firewall.RuleAction = { kind: "dnat", to: f.target, port: ranged ? undefined : targetPorts };
+  const toTarget = { destination: f.target, protocol: f.protocol, destinationPort: targetPorts };
+  const rules: firewall.FirewallRule[] = [{ chain: "prerouting", match: { ...listen, protocol: f.protocol, destinationPort: hostPorts }, action: dnat }];
+  if (f.fromHost) {
+    rules.push({ chain: "output", match: { ...listen, protocol: f.protocol, destinationPort: hostPorts }, action: dnat });
+    if (family === "ipv4") rules.push({ chain: "postrouting", match: { source: "127.0.0.0/8", ...toTarget, dnatted: true }, action: { kind: "masquerade" } });
+  }
+  if (f.hairpin && hairpinNetwork) rules.push({ chain: "postrouting", match: { source: hairpinNetwork, ...toTarget, dnatted: true }, action: { kind: "masquerade" } });
+  rules.push({ chain: "forward", match: toTarget, action: { kind: "accept" } });
+  return { tag: f.tag, family, rules };
+}
+
+/** A port forward from the host to an address behind it (a container), tcp or udp, one port or a range. */
+export class PortForwardProvider implements pulumi.dynamic.ResourceProvider {
+  constructor(private readonly runner: Runner) {}
+
+  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+    return checkWith(portForwardInputs, news);
+  }
+
+  async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+    const result = diffByRules(olds, news, [
+      { path: "namespace", change: "replace" },
+      { path: "host", change: "replace" },
+      { path: "firewallBackend", change: "replace" },
+      ...(["protocol", "hostPort", "hostAddress", "target", "targetPort", "fromHost", "hairpin", "tag"] as const).map((path) => ({ path, change: "update" as const })),
+    ], []);
+    const hairpinNetwork = (olds as unknown as PortForwardOutputs).hairpinNetwork;
+    return repairsDrift(result, olds, news, portForwardInputs, (inputs) => portForwardRules(inputs, hairpinNetwork));
+  }
+
+  async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
+    const inputs = portForwardInputs.parse(raw);
+    const where = whereOf(inputs.namespace, inputs.host);
+    const hairpinNetwork = inputs.hairpin ? (await connectedNetworkOf(this.runner, where, inputs.target))?.network : undefined;
+    const set = portForwardRules(inputs, hairpinNetwork);
+    const backend = await applyRules(this.runner, where, inputs.firewallBackend, set);
+    return { id: `forward/${idPart(where)}/${inputs.tag}`, outs: this.outputs(inputs, backend, set, hairpinNetwork) };
+  }
+
+  async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+    return readRules(this.runner, id, props as unknown as PortForwardOutputs);
+  }
+
+  async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+    const before = olds as unknown as PortForwardOutputs;
+    const inputs = portForwardInputs.parse(news);
+    const where = whereOf(inputs.namespace, inputs.host);
+    const hairpinNetwork = inputs.hairpin ? (await connectedNetworkOf(this.runner, where, inputs.target))?.network : undefined;
+    const set = portForwardRules(inputs, hairpinNetwork);
+    await moveRules(this.runner, where, before, set);
+    return { outs: this.outputs(inputs, before.backend, set, hairpinNetwork) };
+  }
+
+  async delete(_id: string, props: Props): Promise<void> {
+    await deleteRules(this.runner, props as unknown as PortForwardOutputs);
+  }
+
+  private outputs(inputs: PortForwardInputs, backend: BackendName, set: firewall.TaggedRules, hairpinNetwork: string | undefined): PortForwardOutputs {
+    return { ...inputs, backend, family: set.family, ruleCount: set.rules.length, hairpinNetwork, schemaVersion: SCHEMA_VERSION };
+  }
+}

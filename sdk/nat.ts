@@ -1,0 +1,81 @@
+import * as pulumi from "@pulumi/pulumi";
+import { defaultHost, ownershipTag, TYPE_MODULE } from "./common";
+import { stubs } from "./stub";
+
+export type FirewallBackend = "auto" | "nftables" | "iptables";
+
+interface FirewallPlacement {
+  /** Namespace whose firewall gets the rules (default: the host). */
+  namespace?: pulumi.Input<string>;
+  host?: pulumi.Input<string>;
+  /** nftables (our table `hostnet`) unless `nft` is missing; or force one. */
+  firewallBackend?: pulumi.Input<FirewallBackend>;
+}
+
+export interface NatRuleArgs extends FirewallPlacement {
+  type: pulumi.Input<"masquerade" | "snat" | "dnat">;
+  /** Source address or network to match. */
+  source?: pulumi.Input<string>;
+  destination?: pulumi.Input<string>;
+  /** Output interface (masquerade, snat). */
+  outInterface?: pulumi.Input<string>;
+  /** Input interface (dnat). */
+  inInterface?: pulumi.Input<string>;
+  /** Address to rewrite the source to (snat). */
+  toSource?: pulumi.Input<string>;
+  /** Address to rewrite the destination to (dnat). */
+  toDestination?: pulumi.Input<string>;
+  protocol?: pulumi.Input<"tcp" | "udp">;
+  /** Destination port to match: 80 or "8000-8010". */
+  destinationPort?: pulumi.Input<number | string>;
+  /** Port to rewrite the destination port to (dnat). */
+  toPort?: pulumi.Input<number | string>;
+}
+
+/** A masquerade, SNAT or DNAT rule, tagged with this resource in our own table or chains. */
+export class NatRule extends pulumi.dynamic.Resource {
+  declare readonly type: pulumi.Output<string>;
+  /** The firewall backend that holds the rules: nftables or iptables. */
+  declare readonly backend: pulumi.Output<string>;
+  declare readonly ruleCount: pulumi.Output<number>;
+
+  constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
+    super(stubs.natrule, name, { host: defaultHost(), firewallBackend: "auto", ...args, tag: ownershipTag(name), backend: undefined, family: undefined, ruleCount: undefined }, opts, TYPE_MODULE, "NatRule");
+  }
+}
+
+export interface PortForwardArgs extends FirewallPlacement {
+  protocol: pulumi.Input<"tcp" | "udp">;
+  /** Host port, or a range "8000-8010" (forwarded to the same ports on the target). */
+  hostPort: pulumi.Input<number | string>;
+  /** Listen on this host address only; default (or 0.0.0.0) every address of the host, like Docker. */
+  hostAddress?: pulumi.Input<string>;
+  /** The address to forward to (a container's). */
+  target: pulumi.Input<string>;
+  /** Port on the target (default: hostPort). */
+  targetPort?: pulumi.Input<number>;
+  /** Answer the host's own connections too, to its addresses and to 127.0.0.1 (default true; 127.0.0.1 needs route_localnet on the target's interface). */
+  fromHost?: pulumi.Input<boolean>;
+  /** Let the target's neighbours reach it through the host port (default true). */
+  hairpin?: pulumi.Input<boolean>;
+}
+
+/** A port forward (DNAT) from the host to a target behind it. */
+export class PortForward extends pulumi.dynamic.Resource {
+  declare readonly hostPort: pulumi.Output<number | string>;
+  declare readonly target: pulumi.Output<string>;
+  declare readonly backend: pulumi.Output<string>;
+  declare readonly hairpinNetwork: pulumi.Output<string | undefined>;
+  declare readonly ruleCount: pulumi.Output<number>;
+
+  constructor(name: string, args: PortForwardArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      stubs.portforward,
+      name,
+      { host: defaultHost(), firewallBackend: "auto", fromHost: true, hairpin: true, ...args, tag: ownershipTag(name), backend: undefined, family: undefined, ruleCount: undefined, hairpinNetwork: undefined },
+      opts,
+      TYPE_MODULE,
+      "PortForward",
+    );
+  }
+}
