@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { resolve } from "node:path";
 import { mkdirSync, readdirSync, readlinkSync } from "node:fs";
 import { ExecaRunner, type Runner } from "../../provider/exec";
 
 export const isRoot = process.getuid?.() === 0;
+
+const PEER = resolve(__dirname, "peer.js");
 
 /**
  * A throw-away host: its own network namespace and its own mount namespace with a private
@@ -12,6 +15,7 @@ export const isRoot = process.getuid?.() === 0;
  */
 export class Sandbox {
   readonly runner: Runner;
+  private readonly services: ChildProcess[] = [];
 
   private constructor(
     private readonly holder: ChildProcess,
@@ -57,6 +61,29 @@ export class Sandbox {
     }
   }
 
+  /** Starts peer.js as a service inside a namespace of the sandbox; it lives until the sandbox is destroyed. */
+  async serve(netns: string | undefined, protocol: "tcp" | "udp", port: number): Promise<void> {
+    const inNetns = netns ? ["ip", "netns", "exec", netns] : [];
+    const [file, ...args] = [...this.prefix(), ...inNetns, process.execPath, PEER, "serve", protocol, String(port)];
+    const child = spawn(file ?? "nsenter", args, { stdio: ["ignore", "pipe", "inherit"] });
+    // `ip netns exec` gives the service a mount namespace of its own, so destroy() kills it by pid.
+    this.services.push(child);
+    await new Promise<void>((done, fail) => {
+      child.stdout?.once("data", () => done());
+      child.once("exit", (code) => fail(new Error(`peer service exited (${code})`)));
+    });
+  }
+
+  /** Asks a peer.js service who it sees as the source; undefined when nothing answers. */
+  async ask(netns: string | undefined, protocol: "tcp" | "udp", host: string, port: number): Promise<string | undefined> {
+    try {
+      const out = await this.run([process.execPath, PEER, "ask", protocol, host, String(port)], { netns });
+      return out.trim().replace(/^peer=/, "");
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * Everything the sandbox's host holds that the project could make: named namespaces and,
    * in the host and each of them, links, addresses and routes (ids and MACs left out, since
@@ -71,13 +98,20 @@ export class Sandbox {
       const addrs = await this.run(["ip", ...n, "-o", "addr", "show"]);
       const routes4 = await this.run(["ip", ...n, "-4", "route", "show", "table", "all"]);
       const routes6 = await this.run(["ip", ...n, "-6", "route", "show", "table", "all"]);
-      parts.push(`[${ns ?? "host"}]`, normalize(links), normalize(addrs), routes4.trim(), routes6.trim());
+      const sysctls = await this.run(["sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.route_localnet", "net.ipv4.conf.all.forwarding"], { netns: ns });
+      // The firewall byte for byte (nft also shows iptables-nft's tables), and iptables-save
+      // without its timestamp comments and packet counters.
+      const ruleset = (await this.run(["nft", "list", "ruleset"], { netns: ns })).replace(/counter packets \d+ bytes \d+/g, "counter");
+      const saved = await this.run(["iptables-save"], { netns: ns });
+      const iptables = saved.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "")).join("\n");
+      parts.push(`[${ns ?? "host"}]`, normalize(links), normalize(addrs), routes4.trim(), routes6.trim(), sysctls.trim(), ruleset, iptables);
     }
     return parts.join("\n");
   }
 
   /** Kills the holder and every process still inside the sandbox's mount namespace. */
   async destroy(): Promise<void> {
+    for (const service of this.services) service.kill("SIGKILL");
     let mountNs: string | undefined;
     try {
       mountNs = readlinkSync(`/proc/${this.pid}/ns/mnt`);

@@ -1,0 +1,4 @@
+import { natScenario } from "./nat-scenario";
+
+jest.setTimeout(300_000);
+natScenario("nftables");

@@ -1,0 +1,39 @@
+// A tiny TCP/UDP service and client for packet tests, run inside sandbox namespaces.
+//   node peer.js serve tcp|udp PORT        answers every connection/datagram with "peer=<source address>"
+//   node peer.js ask tcp|udp HOST PORT     prints the answer (exit 1 after 3 s without one)
+"use strict";
+const net = require("node:net");
+const dgram = require("node:dgram");
+
+const [mode, protocol, a, b] = process.argv.slice(2);
+const fail = (why) => {
+  console.error(why);
+  process.exit(1);
+};
+setTimeout(() => mode === "ask" && fail("no answer"), 3000).unref();
+
+if (mode === "serve" && protocol === "tcp") {
+  net.createServer((socket) => socket.end(`peer=${socket.remoteAddress.replace(/^::ffff:/, "")}\n`)).listen(Number(a), () => console.log("listening"));
+} else if (mode === "serve" && protocol === "udp") {
+  const socket = dgram.createSocket("udp4");
+  socket.on("message", (_msg, from) => socket.send(`peer=${from.address}\n`, from.port, from.address));
+  socket.bind(Number(a), () => console.log("listening"));
+} else if (mode === "ask" && protocol === "tcp") {
+  const socket = net.connect(Number(b), a);
+  let answer = "";
+  socket.on("data", (d) => (answer += d));
+  socket.on("end", () => {
+    process.stdout.write(answer);
+    process.exit(answer ? 0 : 1);
+  });
+  socket.on("error", (err) => fail(err.message));
+} else if (mode === "ask" && protocol === "udp") {
+  const socket = dgram.createSocket("udp4");
+  socket.on("message", (msg) => {
+    process.stdout.write(msg);
+    process.exit(0);
+  });
+  socket.send("hello", Number(b), a);
+} else {
+  fail("usage: peer.js serve tcp|udp PORT | ask tcp|udp HOST PORT");
+}
