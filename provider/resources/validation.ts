@@ -26,9 +26,20 @@ export const netnsName = z
   .max(64, "namespace name must be at most 64 characters")
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "namespace name may use only letters, digits, '_', '.' and '-', and must not start with '-' or '.'");
 
-export const ipAddress = z.string().refine((s) => ipaddr.isValid(s) && !s.includes("%") && s.trim() === s, "must be an IPv4 or IPv6 address");
+/**
+ * Dotted-quad IPv4 or IPv6 text. ipaddr.js alone also takes legacy forms ("10.0.3" is
+ * 10.0.0.3, "010.0.0.1" octal) that a user almost never means.
+ */
+function isStrictAddress(s: string): boolean {
+  if (s.includes(":")) return ipaddr.IPv6.isValid(s) && !s.includes("%");
+  return ipaddr.IPv4.isValidFourPartDecimal(s) && !/(^|\.)0\d/.test(s);
+}
+
+export const ipAddress = z.string().refine(isStrictAddress, "must be an IPv4 address (four decimal parts) or an IPv6 address");
 
 function parseCidr(s: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+  const [address, length, extra] = s.split("/");
+  if (address === undefined || length === undefined || extra !== undefined || !isStrictAddress(address) || !/^\d{1,3}$/.test(length)) return undefined;
   try {
     return ipaddr.parseCIDR(s);
   } catch {

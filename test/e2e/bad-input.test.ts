@@ -22,6 +22,15 @@ const cases: BadCase[] = [
   { what: "IPv6 gateway for an IPv4 route", resource: "r", field: "via", code: `new hostnet.Route("r", { destination: "10.0.3.0/24", via: "fd00::1" });` },
   { what: "route with neither gateway nor device", resource: "r", field: "via", code: `new hostnet.Route("r", { destination: "default" });` },
   { what: "address that is not an address", resource: "a", field: "address", code: `new hostnet.Address("a", { device: "lo", address: "300.1.1.1/24" });` },
+  { what: "host port 0", resource: "f", field: "hostPort", code: `new hostnet.PortForward("f", { protocol: "tcp", hostPort: 0, target: "10.0.3.2" });` },
+  { what: "host port 70000", resource: "f", field: "hostPort", code: `new hostnet.PortForward("f", { protocol: "tcp", hostPort: 70000, target: "10.0.3.2" });` },
+  { what: "reversed port range", resource: "f", field: "hostPort", code: `new hostnet.PortForward("f", { protocol: "udp", hostPort: "9000-8000", target: "10.0.3.2" });` },
+  { what: "unknown protocol", resource: "f", field: "protocol", code: `new hostnet.PortForward("f", { protocol: "icmp", hostPort: 80, target: "10.0.3.2" });` },
+  { what: "target that is not an address", resource: "f", field: "target", code: `new hostnet.PortForward("f", { protocol: "tcp", hostPort: 80, target: "10.0.3" });` },
+  { what: "NAT source CIDR /33", resource: "m", field: "source", code: `new hostnet.NatRule("m", { type: "masquerade", source: "10.0.3.0/33" });` },
+  { what: "SNAT without toSource", resource: "m", field: "toSource", code: `new hostnet.NatRule("m", { type: "snat", source: "10.0.3.0/24" });` },
+  { what: "IPv4 and IPv6 mixed in one rule", resource: "m", field: "source", code: `new hostnet.NatRule("m", { type: "masquerade", source: "10.0.3.0/24", destination: "fd00::/64" });` },
+  { what: "sysctl outside net", resource: "s", field: "key", code: `new hostnet.Sysctl("s", { key: "kernel.panic", value: "1" });` },
 ];
 
 describeAsRoot("bad input is refused at preview (scenario 9)", () => {

@@ -21,6 +21,9 @@ describe("check validates before anything changes", () => {
     ["route", { destination: "default", via: "10.0.0.1", source: "fd00::2" }, "source", /ipv6 but the route is ipv4/],
     ["route", { destination: "default", via: "10.0.0.1", table: "main; reboot" }, "table", /table must be/],
     ["address", { device: "lo", address: "10.0.0.1" }, "address", /prefix length/],
+    ["address", { device: "lo", address: "10.0.3/24" }, "address", /prefix length/],
+    ["address", { device: "lo", address: "010.0.0.1/24" }, "address", /prefix length/],
+    ["route", { destination: "default", via: "10.1" }, "via", /four decimal parts/],
   ] as const)("%s %j fails on %s", async (kind, news, property, reason) => {
     const result = await providers()[kind].check!({}, news);
     expect(result.inputs).toBeUndefined();

@@ -1,0 +1,52 @@
+// The Sysctl provider against the kernel: record, set, drift, restore (or leave alone).
+import { makeProviders } from "../../provider/resources";
+import { describeAsRoot, useSandbox } from "../support/guard";
+
+describeAsRoot("sysctl provider on the kernel", () => {
+  const ctx = useSandbox();
+  const read = async (key: string, netns?: string) => (await ctx.sandbox.run(["sysctl", "-n", key], { netns })).trim();
+
+  test("sets a value, sees drift, restores the value it found on delete", async () => {
+    const { sysctl } = makeProviders(ctx.sandbox.runner);
+    const inputs = (await sysctl.check!({}, { key: "net.ipv4.ip_forward", value: 1 })).inputs!;
+    expect(inputs.value).toBe("1");
+    const created = await sysctl.create(inputs);
+    expect(created).toMatchObject({ id: "sysctl/-/net.ipv4.ip_forward", outs: { value: "1", previous: "0" } });
+    expect(await read("net.ipv4.ip_forward")).toBe("1");
+
+    await ctx.sandbox.run(["sysctl", "-qw", "net.ipv4.ip_forward=0"]);
+    const drifted = await sysctl.read!(created.id, created.outs);
+    expect(drifted.props).toMatchObject({ value: "0" });
+    expect(await sysctl.diff!(created.id, drifted.props!, inputs)).toMatchObject({ changes: true, replaces: [] });
+    await sysctl.update!(created.id, drifted.props!, inputs);
+    expect(await read("net.ipv4.ip_forward")).toBe("1");
+
+    await sysctl.delete!(created.id, created.outs);
+    expect(await read("net.ipv4.ip_forward")).toBe("0");
+  });
+
+  test("leaves a value that someone else changed since", async () => {
+    const { sysctl } = makeProviders(ctx.sandbox.runner);
+    const created = await sysctl.create((await sysctl.check!({}, { key: "net.ipv4.conf.all.route_localnet", value: "1" })).inputs!);
+    await ctx.sandbox.run(["sysctl", "-qw", "net.ipv4.conf.all.route_localnet=0"]);
+    await ctx.sandbox.run(["sysctl", "-qw", "net.ipv4.conf.lo.route_localnet=1"]);
+    await sysctl.delete!(created.id, created.outs);
+    expect(await read("net.ipv4.conf.all.route_localnet")).toBe("0");
+    await ctx.sandbox.run(["sysctl", "-qw", "net.ipv4.conf.lo.route_localnet=0"]);
+  });
+
+  test("in a namespace, and gone with it", async () => {
+    const { sysctl } = makeProviders(ctx.sandbox.runner);
+    await ctx.sandbox.run(["ip", "netns", "add", "sy"]);
+    const created = await sysctl.create((await sysctl.check!({}, { namespace: "sy", key: "net.ipv4.ip_forward", value: "1" })).inputs!);
+    expect(await read("net.ipv4.ip_forward", "sy")).toBe("1");
+    expect(await read("net.ipv4.ip_forward")).toBe("0");
+    await ctx.sandbox.run(["ip", "netns", "delete", "sy"]);
+    expect((await sysctl.read!(created.id, created.outs)).id).toBe("");
+    await sysctl.delete!(created.id, created.outs);
+  });
+
+  test("the sandbox is left as it was", async () => {
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+});

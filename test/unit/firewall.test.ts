@@ -1,0 +1,119 @@
+// The rules each firewall resource stands for, rendered for nft and iptables, and the parser
+// of `nft -j` output: no kernel needed.
+import { firewall } from "../../provider/kernel";
+import { makeProviders, natRules, portForwardRules } from "../../provider/resources";
+import { FakeRunner } from "../../provider/exec";
+
+const TAG = "hostnet:p/s/web";
+
+function render(set: firewall.TaggedRules) {
+  return {
+    nft: set.rules.map((r) => `${r.chain}: ${firewall.nftRuleExpression(set.family, r, set.tag)}`),
+    iptables: set.rules.map((r) => `${r.chain}: ${firewall.iptablesRuleArgs(set.family, r, set.tag).join(" ")}`),
+  };
+}
+
+describe("firewall rules", () => {
+  test("a port forward: DNAT from outside and from the host, 127.0.0.1 and hairpin masquerade, forward accept", () => {
+    const set = portForwardRules(
+      { protocol: "tcp", hostPort: 8080, target: "10.0.3.2", targetPort: 80, fromHost: true, hairpin: true, firewallBackend: "auto", tag: TAG },
+      "10.0.3.0/24",
+    );
+    expect(render(set)).toEqual({
+      nft: [
+        'prerouting: fib daddr type local tcp dport 8080 dnat to 10.0.3.2:80 comment "hostnet:p/s/web"',
+        'output: fib daddr type local tcp dport 8080 dnat to 10.0.3.2:80 comment "hostnet:p/s/web"',
+        'postrouting: ip saddr 127.0.0.0/8 ip daddr 10.0.3.2 tcp dport 80 ct status dnat masquerade comment "hostnet:p/s/web"',
+        'postrouting: ip saddr 10.0.3.0/24 ip daddr 10.0.3.2 tcp dport 80 ct status dnat masquerade comment "hostnet:p/s/web"',
+        'forward: ip daddr 10.0.3.2 tcp dport 80 accept comment "hostnet:p/s/web"',
+      ],
+      iptables: [
+        'prerouting: -p tcp -m tcp --dport 8080 -m addrtype --dst-type LOCAL -m comment --comment "hostnet:p/s/web" -j DNAT --to-destination 10.0.3.2:80',
+        'output: -p tcp -m tcp --dport 8080 -m addrtype --dst-type LOCAL -m comment --comment "hostnet:p/s/web" -j DNAT --to-destination 10.0.3.2:80',
+        'postrouting: -s 127.0.0.0/8 -d 10.0.3.2 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -m comment --comment "hostnet:p/s/web" -j MASQUERADE',
+        'postrouting: -s 10.0.3.0/24 -d 10.0.3.2 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -m comment --comment "hostnet:p/s/web" -j MASQUERADE',
+        'forward: -d 10.0.3.2 -p tcp -m tcp --dport 80 -m comment --comment "hostnet:p/s/web" -j ACCEPT',
+      ],
+    });
+  });
+
+  test("a forward bound to one address, a port range, no host path and no hairpin", () => {
+    const set = portForwardRules(
+      { protocol: "udp", hostPort: "6000-6010", hostAddress: "10.200.0.1", target: "10.0.3.2", fromHost: false, hairpin: false, firewallBackend: "auto", tag: TAG },
+      "10.0.3.0/24",
+    );
+    expect(render(set).nft).toEqual([
+      'prerouting: ip daddr 10.200.0.1 udp dport 6000-6010 dnat to 10.0.3.2 comment "hostnet:p/s/web"',
+      'forward: ip daddr 10.0.3.2 udp dport 6000-6010 accept comment "hostnet:p/s/web"',
+    ]);
+  });
+
+  test("masquerade, SNAT and DNAT NAT rules", () => {
+    const masq = natRules({ type: "masquerade", source: "10.0.3.0/24", outInterface: "eth0", firewallBackend: "auto", tag: TAG });
+    expect(render(masq).nft).toEqual([
+      'postrouting: oifname "eth0" ip saddr 10.0.3.0/24 masquerade comment "hostnet:p/s/web"',
+      'forward: oifname "eth0" ip saddr 10.0.3.0/24 accept comment "hostnet:p/s/web"',
+      'forward: ip daddr 10.0.3.0/24 ct state established,related accept comment "hostnet:p/s/web"',
+    ]);
+    const snat = natRules({ type: "snat", source: "10.0.1.0/24", outInterface: "veth-cli", toSource: "10.0.2.1", firewallBackend: "auto", tag: TAG });
+    expect(render(snat).iptables[0]).toBe('postrouting: -s 10.0.1.0/24 -o veth-cli -m comment --comment "hostnet:p/s/web" -j SNAT --to-source 10.0.2.1');
+    const dnat = natRules({ type: "dnat", destination: "fd00::1", protocol: "tcp", destinationPort: 443, toDestination: "fd00::2", toPort: 8443, firewallBackend: "auto", tag: TAG });
+    expect(dnat.family).toBe("ipv6");
+    expect(render(dnat).nft[0]).toBe('prerouting: ip6 daddr fd00::1 tcp dport 443 dnat to [fd00::2]:8443 comment "hostnet:p/s/web"');
+  });
+
+  test("nft -j output is parsed into rules with their handles and comments", () => {
+    const stdout = JSON.stringify({
+      nftables: [
+        { metainfo: { version: "1.0.6" } },
+        { table: { family: "ip", name: "hostnet", handle: 1 } },
+        { chain: { family: "ip", table: "hostnet", name: "prerouting", handle: 1 } },
+        { rule: { family: "ip", table: "hostnet", chain: "prerouting", handle: 5, comment: TAG, expr: [] } },
+        { rule: { family: "ip", table: "hostnet", chain: "postrouting", handle: 7, expr: [] } },
+      ],
+    });
+    expect(firewall.parseNftRules(stdout)).toEqual([
+      { chain: "prerouting", handle: 5, comment: TAG },
+      { chain: "postrouting", handle: 7, comment: undefined },
+    ]);
+  });
+
+  test("nft replace: one transaction that declares the table, deletes our old rules by handle and adds the new", async () => {
+    const listing = JSON.stringify({
+      nftables: [
+        { rule: { family: "ip", table: "hostnet", chain: "prerouting", handle: 5, comment: TAG } },
+        { rule: { family: "ip", table: "hostnet", chain: "postrouting", handle: 9, comment: "hostnet:p/s/other" } },
+      ],
+    });
+    const runner = new FakeRunner().on(["nft", "-j"], { stdout: listing, stderr: "" });
+    const backend = new firewall.NftBackend(runner);
+    await backend.replace(undefined, { tag: TAG, family: "ipv4", rules: [{ chain: "forward", match: { destination: "10.0.3.2" }, action: { kind: "accept" } }] });
+    const script = runner.calls[1]?.stdin ?? "";
+    expect(runner.calls[1]?.argv).toEqual(["nft", "-f", "-"]);
+    expect(script).toContain("table ip hostnet {");
+    expect(script).toContain("delete rule ip hostnet prerouting handle 5\n");
+    expect(script).not.toContain("handle 9");
+    expect(script).toContain('add rule ip hostnet forward ip daddr 10.0.3.2 accept comment "hostnet:p/s/web"');
+  });
+
+  test("nft replace with no rules left deletes our table, and only ours", async () => {
+    const listing = JSON.stringify({ nftables: [{ rule: { family: "ip", table: "hostnet", chain: "prerouting", handle: 5, comment: TAG } }] });
+    const runner = new FakeRunner().on(["nft", "-j"], { stdout: listing, stderr: "" });
+    await new firewall.NftBackend(runner).replace("h", { tag: TAG, family: "ipv4", rules: [] });
+    expect(runner.calls[1]).toMatchObject({ argv: ["nft", "-f", "-"], netns: "h", stdin: "delete table ip hostnet\n" });
+  });
+
+  test.each([
+    ["portforward", { protocol: "tcp", hostPort: 8080, target: "10.0.3.2", targetPort: 0, tag: TAG }, "targetPort", /1-65535/],
+    ["portforward", { protocol: "tcp", hostPort: "8000-8010", target: "10.0.3.2", targetPort: 9000, tag: TAG }, "targetPort", /same ports/],
+    ["portforward", { protocol: "tcp", hostPort: 80, hostAddress: "fd00::1", target: "10.0.3.2", tag: TAG }, "hostAddress", /different families/],
+    ["natrule", { type: "dnat", protocol: "tcp", destinationPort: 80, tag: TAG }, "toDestination", /needs toDestination/],
+    ["natrule", { type: "masquerade", inInterface: "eth0", tag: TAG }, "inInterface", /after routing/],
+    ["natrule", { type: "masquerade", destinationPort: 80, tag: TAG }, "protocol", /need a protocol/],
+    ["natrule", { type: "masquerade", source: "10.0.3.1/24", tag: TAG }, "source", /address or a network/],
+    ["sysctl", { key: "net.ipv4.ip_forward", value: "1; reboot" }, "value", /words of letters/],
+  ] as const)("%s %j fails on %s", async (kind, news, property, reason) => {
+    const result = await makeProviders(new FakeRunner())[kind].check!({}, news);
+    expect(result.failures).toEqual(expect.arrayContaining([expect.objectContaining({ property, reason: expect.stringMatching(reason) })]));
+  });
+});
