@@ -37,16 +37,27 @@ case "${1:-up}" in
     ensure_stack
     say "pulumi up (stack $STACK, host netns $HOST_NETNS)"
     pulumi up --yes --skip-preview --stack "$STACK" --non-interactive
-    say "what the kernel has now"
+    say "what was built"
+    pulumi stack output --stack "$STACK" --non-interactive
     echo "host ($HOST_NETNS):"; ip -n "$HOST_NETNS" -br addr
-    for ns in demo-web demo-db demo-none; do echo "$ns:"; ip -n "$ns" -br addr; ip -n "$ns" route | sed 's/^/  route: /'; done
+    for ns in demo-web demo-db demo-none demo-outside; do echo "$ns:"; ip -n "$ns" -br addr | sed 's/^/  /'; done
     say "does it work?"
     failed=0
     check "demo-web -> demo-db (10.0.3.3)" in_ns demo-web ping -c1 -W2 10.0.3.3
-    check "demo-db -> demo-web (10.0.3.2)" in_ns demo-db ping -c1 -W2 10.0.3.2
-    check "demo-web -> gateway (10.0.3.1)" in_ns demo-web ping -c1 -W2 10.0.3.1
-    check "host -> demo-db" in_ns "$HOST_NETNS" ping -c1 -W2 10.0.3.3
+    check "demo-db -> gateway (10.0.3.1)" in_ns demo-db ping -c1 -W2 10.0.3.1
+    check "demo-web -> outside (10.200.0.2), masqueraded" in_ns demo-web ping -c1 -W2 10.200.0.2
     check "demo-none has only lo" test "$(ip -n demo-none -o link | wc -l)" = 1
+    # One HTTP request from outside through the port forward to a server in demo-web.
+    # `ip netns exec` execs node, so $! is the server itself.
+    ip netns exec demo-web node -e 'require("http").createServer((q, r) => r.end("hello from demo-web, you are " + q.socket.remoteAddress.replace(/^::ffff:/, "") + "\n")).listen(80)' >/dev/null 2>&1 &
+    server=$!
+    trap 'kill "$server" 2>/dev/null || true' EXIT
+    for _ in $(seq 50); do in_ns demo-web ss -ltn | grep -q ':80 ' && break; sleep 0.1; done
+    answer=$(in_ns demo-outside node -e 'require("http").get("http://10.200.0.1:8080/", (r) => r.pipe(process.stdout)).on("error", () => process.exit(1))' 2>/dev/null || true)
+    check "outside -> 10.200.0.1:8080 -> demo-web:80 (HTTP)" test -n "$answer"
+    [ -n "$answer" ] && echo "        answer: $answer"
+    check "the sidecar (container mode) reaches the server on 127.0.0.1" in_ns demo-web node -e 'require("http").get("http://127.0.0.1/", () => process.exit(0)).on("error", () => process.exit(1))'
+    kill "$server" 2>/dev/null || true
     echo
     echo "Try: pulumi preview --diff --stack $STACK (after editing examples/demo/index.ts), npm run destroy"
     echo "     (with: source scripts/env.sh; export PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL)"

@@ -5,3 +5,4 @@ export { Route, type RouteArgs } from "./route";
 export { VethPair, type VethPairArgs, type VethPeerArgs, type VethPeerState } from "./veth";
 export { NatRule, PortForward, type FirewallBackend, type NatRuleArgs, type PortForwardArgs } from "./nat";
 export { Sysctl, type SysctlArgs } from "./sysctl";
+export * from "./network";

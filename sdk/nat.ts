@@ -17,6 +17,8 @@ export interface NatRuleArgs extends FirewallPlacement {
   /** Source address or network to match. */
   source?: pulumi.Input<string>;
   destination?: pulumi.Input<string>;
+  /** Match every destination except this address or network. */
+  excludeDestination?: pulumi.Input<string>;
   /** Output interface (masquerade, snat). */
   outInterface?: pulumi.Input<string>;
   /** Input interface (dnat). */

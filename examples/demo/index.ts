@@ -1,28 +1,34 @@
-// The demo: everything is built inside the netns "hostnet-demo", which plays the host
-// (stack config `hostnet:host`), so the machine's own interfaces and routes are never touched.
+// The demo: everything is built inside the netns "hostnet-demo", which plays the host (stack
+// config `hostnet:host`), so the machine's own interfaces, routes and firewall are never touched.
 //
-//   hostnet-demo (host)             demo-web              demo-db
-//   br0 10.0.3.1/24 ── vh-web ═════ eth0 10.0.3.2/24
-//                   └─ vh-db  ═════════════════════════── eth0 10.0.3.3/24
-//   demo-none: its own namespace with only lo (Docker's "none" mode)
+//   demo-outside 10.200.0.2 ══ uplink 10.200.0.1 ┐ hostnet-demo (the host)
+//                                               br-demo 10.0.3.1/24, masquerade, :8080 → web:80
+//                          demo-web 10.0.3.2 ══╡
+//                          demo-db  10.0.3.3 ══╛
+//   demo-none: only lo (none mode)     demo-web's sidecar: shares demo-web's namespace (container mode)
 import * as hostnet from "pulumi-hostnet";
 
-const bridge = new hostnet.Bridge("br0", { name: "br0", addresses: ["10.0.3.1/24"], mtu: 1500 });
+const outside = new hostnet.Namespace("outside", { name: "demo-outside" });
+const uplink = new hostnet.VethPair("uplink", {
+  name: "uplink",
+  addresses: ["10.200.0.1/30"],
+  peer: { name: "eth0", namespace: outside.name, addresses: ["10.200.0.2/30"] },
+});
 
-function container(name: string, address: string) {
-  const ns = new hostnet.Namespace(name, { name: `demo-${name}`, loopbackUp: true });
-  const veth = new hostnet.VethPair(`${name}-veth`, {
-    name: `vh-${name}`,
-    master: bridge.name,
-    peer: { name: "eth0", namespace: ns.name, addresses: [`${address}/24`] },
-  });
-  new hostnet.Route(`${name}-default`, { namespace: ns.name, destination: "default", via: "10.0.3.1" }, { dependsOn: [veth] });
-  return { namespace: ns.name, address, hostSide: veth.name, mac: veth.peer.mac };
-}
+const net = new hostnet.BridgeNetwork("demo", { bridgeName: "br-demo", subnet: "10.0.3.0/24", masquerade: true, outInterface: uplink.name });
+const web = new hostnet.ContainerNetwork("web", {
+  mode: "bridge", network: net, address: "10.0.3.2", namespaceName: "demo-web",
+  ports: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }],
+});
+const db = new hostnet.ContainerNetwork("db", { mode: "bridge", network: net, address: "10.0.3.3", namespaceName: "demo-db" });
+const none = new hostnet.ContainerNetwork("none", { mode: "none", namespaceName: "demo-none" });
+const sidecar = new hostnet.ContainerNetwork("sidecar", { mode: "container", container: web });
 
-const none = new hostnet.Namespace("none", { name: "demo-none" });
-
-export const web = container("web", "10.0.3.2");
-export const db = container("db", "10.0.3.3");
-export const noneNamespace = none.name;
-export const gateway = "10.0.3.1";
+export const gateway = net.gateway;
+export const containers = {
+  web: { namespace: web.namespace, address: web.address },
+  db: { namespace: db.namespace, address: db.address },
+  none: { namespace: none.namespace },
+  sidecar: { namespace: sidecar.namespace, address: sidecar.address },
+};
+export const portForward = "hostnet-demo:8080 -> web:80";

@@ -11,6 +11,8 @@ export const natRuleInputs = z
     type: z.enum(["masquerade", "snat", "dnat"]),
     source: addressOrNetwork.optional(),
     destination: addressOrNetwork.optional(),
+    /** Match everything except this destination (e.g. a bridge's own subnet for masquerade). */
+    excludeDestination: addressOrNetwork.optional(),
     outInterface: interfaceName.optional(),
     inInterface: interfaceName.optional(),
     toSource: ipAddress.optional(),
@@ -33,7 +35,7 @@ export const natRuleInputs = z
     if (r.type !== "dnat" && r.inInterface) issue("inInterface", `${r.type} happens after routing: match outInterface, not inInterface`);
     if ((r.destinationPort !== undefined || r.toPort !== undefined) && !r.protocol) issue("protocol", "ports need a protocol (tcp or udp)");
     try {
-      familyOfAll([r.source, r.destination, r.toSource, r.toDestination]);
+      familyOfAll([r.source, r.destination, r.excludeDestination, r.toSource, r.toDestination]);
     } catch (err) {
       issue("source", (err as Error).message);
     }
@@ -50,19 +52,19 @@ export interface NatRuleOutputs extends NatRuleInputs {
 
 /** The rules a NatRule stands for: the NAT rule itself and forward-chain accepts for its traffic. */
 export function natRules(r: NatRuleInputs): firewall.TaggedRules {
-  const family = familyOfAll([r.source, r.destination, r.toSource, r.toDestination]);
+  const family = familyOfAll([r.source, r.destination, r.excludeDestination, r.toSource, r.toDestination]);
   const ports = { protocol: r.protocol, destinationPort: r.destinationPort === undefined ? undefined : toRange(r.destinationPort) };
   const rules: firewall.FirewallRule[] = [];
   if (r.type === "dnat") {
     rules.push({
       chain: "prerouting",
-      match: { source: r.source, destination: r.destination, inInterface: r.inInterface, ...ports },
+      match: { source: r.source, destination: r.destination, notDestination: r.excludeDestination, inInterface: r.inInterface, ...ports },
       action: { kind: "dnat", to: r.toDestination!, port: r.toPort === undefined ? undefined : toRange(r.toPort) },
     });
     const forwardedPort = r.toPort ?? r.destinationPort;
     rules.push({ chain: "forward", match: { destination: r.toDestination, protocol: r.protocol, destinationPort: forwardedPort === undefined ? undefined : toRange(forwardedPort) }, action: { kind: "accept" } });
   } else {
-    const match = { source: r.source, destination: r.destination, outInterface: r.outInterface, ...ports };
+    const match = { source: r.source, destination: r.destination, notDestination: r.excludeDestination, outInterface: r.outInterface, ...ports };
     rules.push({ chain: "postrouting", match, action: r.type === "snat" ? { kind: "snat", to: r.toSource! } : { kind: "masquerade" } });
     if (r.source) {
       rules.push({ chain: "forward", match: { source: r.source, outInterface: r.outInterface }, action: { kind: "accept" } });
@@ -85,7 +87,7 @@ export class NatRuleProvider implements pulumi.dynamic.ResourceProvider {
       { path: "namespace", change: "replace" },
       { path: "host", change: "replace" },
       { path: "firewallBackend", change: "replace" },
-      ...(["type", "source", "destination", "outInterface", "inInterface", "toSource", "toDestination", "protocol", "destinationPort", "toPort", "tag"] as const).map((path) => ({ path, change: "update" as const })),
+      ...(["type", "source", "destination", "excludeDestination", "outInterface", "inInterface", "toSource", "toDestination", "protocol", "destinationPort", "toPort", "tag"] as const).map((path) => ({ path, change: "update" as const })),
     ], []);
     return repairsDrift(result, olds, news, natRuleInputs, natRules);
   }

@@ -17,11 +17,14 @@ describeAsRoot("the demo (npm start)", () => {
   test("up builds the demo inside its host namespace and every check passes", async () => {
     const { stdout } = await demo("up");
     expect(stdout).toContain("ok    demo-web -> demo-db (10.0.3.3)");
+    expect(stdout).toContain("ok    demo-web -> outside (10.200.0.2), masqueraded");
     expect(stdout).toContain("ok    demo-none has only lo");
+    expect(stdout).toContain("ok    outside -> 10.200.0.1:8080 -> demo-web:80 (HTTP)");
+    expect(stdout).toContain("answer: hello from demo-web, you are 10.200.0.2");
     expect(stdout).not.toContain("FAIL");
     expect(await ctx.sandbox.run(["ip", "netns", "list"])).toMatch(/hostnet-demo/);
     // Nothing was built in the sandbox's own (root) namespace: the demo's host is hostnet-demo.
-    expect(await ctx.sandbox.run(["ip", "-o", "link", "show"])).not.toContain("br0");
+    expect(await ctx.sandbox.run(["ip", "-o", "link", "show"])).not.toContain("br-demo");
   });
 
   test("destroy removes all of it", async () => {

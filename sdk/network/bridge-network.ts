@@ -1,0 +1,89 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Bridge } from "../bridge";
+import { defaultHost } from "../common";
+import { NatRule } from "../nat";
+import { Sysctl } from "../sysctl";
+import { AddressPool, firstHost, parseSubnet, type Subnet } from "./ipam";
+import { interfaceNameFor } from "./names";
+import { sharedOnce } from "./registry";
+
+export interface BridgeNetworkArgs {
+  /** The bridge's interface name (default "br-" + the resource name, cut to fit 15 characters). */
+  bridgeName?: string;
+  /** IPv4 subnet of the network, e.g. 10.0.3.0/24. */
+  subnet: string;
+  /** The bridge's address and the containers' default gateway (default: the first host address). */
+  gateway?: string;
+  /** SNAT the network's traffic to other networks behind the host's address (default true). */
+  masquerade?: boolean;
+  /** Masquerade only traffic leaving through this interface (default: any, except to the subnet itself). */
+  outInterface?: pulumi.Input<string>;
+  mtu?: number;
+  /** Turn on IPv4 forwarding in the host (default true; one Sysctl per host, shared by every network). */
+  ipForward?: boolean;
+  /** Let port forwards to this network answer the host at 127.0.0.1 (route_localnet on the bridge; default true). */
+  localhostForwards?: boolean;
+  host?: string;
+}
+
+/**
+ * A bridge network as Docker's bridge driver makes it: a bridge holding the gateway address,
+ * IPv4 forwarding, masquerade of the subnet, and an address pool for its containers.
+ */
+export class BridgeNetwork extends pulumi.ComponentResource {
+  readonly bridge: pulumi.Output<string>;
+  readonly gateway: string;
+  readonly subnet: string;
+  readonly host: string | undefined;
+  readonly bridgeResource: Bridge;
+  /** Resources a container attached to the network must wait for (forwarding, NAT). */
+  readonly ready: pulumi.Resource[];
+  private readonly pool: AddressPool;
+  private readonly parsedSubnet: Subnet;
+
+  constructor(name: string, args: BridgeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hostnet:index:BridgeNetwork", name, {}, opts);
+    this.parsedSubnet = parseSubnet(args.subnet);
+    this.subnet = args.subnet;
+    this.gateway = args.gateway ?? firstHost(this.parsedSubnet);
+    this.host = args.host ?? defaultHost();
+    this.pool = new AddressPool(this.parsedSubnet, {});
+    this.pool.claim(`the gateway of ${name}`, this.gateway);
+
+    const bridgeName = args.bridgeName ?? interfaceNameFor("br-", name);
+    this.bridgeResource = new Bridge(
+      `${name}-bridge`,
+      { name: bridgeName, addresses: [`${this.gateway}/${this.parsedSubnet.prefixLength}`], mtu: args.mtu, host: this.host },
+      { parent: this },
+    );
+    this.bridge = this.bridgeResource.name;
+    this.ready = [this.bridgeResource];
+
+    if (args.ipForward ?? true) {
+      // One per host for the whole program: two networks must not restore it under each other.
+      this.ready.push(sharedOnce(`ip_forward/${this.host ?? ""}`, () => new Sysctl(`ip-forward${this.host ? `-${this.host}` : ""}`, { key: "net.ipv4.ip_forward", value: "1", host: this.host })));
+    }
+    if (args.localhostForwards ?? true) {
+      this.ready.push(new Sysctl(`${name}-route-localnet`, { key: pulumi.interpolate`net.ipv4.conf.${this.bridge}.route_localnet`, value: "1", host: this.host }, { parent: this }));
+    }
+    if (args.masquerade ?? true) {
+      this.ready.push(
+        new NatRule(
+          `${name}-masquerade`,
+          { type: "masquerade", source: this.subnet, excludeDestination: this.subnet, outInterface: args.outInterface, host: this.host },
+          { parent: this, dependsOn: [this.bridgeResource] },
+        ),
+      );
+    }
+    this.registerOutputs({ bridge: this.bridge, gateway: this.gateway, subnet: this.subnet });
+  }
+
+  /** The address of a container on this network: `address` when given (and free), else a stable free one. */
+  addressFor(member: string, address?: string): string {
+    return address === undefined ? this.pool.allocate(member) : this.pool.claim(member, address);
+  }
+
+  get prefixLength(): number {
+    return this.parsedSubnet.prefixLength;
+  }
+}

@@ -1,0 +1,128 @@
+import * as pulumi from "@pulumi/pulumi";
+import { defaultHost } from "../common";
+import { PortForward } from "../nat";
+import { Namespace } from "../namespace";
+import { Route } from "../route";
+import { VethPair } from "../veth";
+import type { BridgeNetwork } from "./bridge-network";
+import { interfaceNameFor, namespaceNameFor } from "./names";
+import { claimHostPort } from "./registry";
+
+export interface PortMapping {
+  /** Host port, or a range "8000-8010" (mapped to the same container ports). */
+  hostPort: number | string;
+  /** Container port (default: hostPort). */
+  containerPort?: number;
+  protocol?: "tcp" | "udp";
+  /** Only this host address answers (default: all of them). */
+  hostAddress?: string;
+}
+
+interface Common {
+  /** Netns name (default: the resource name). */
+  namespaceName?: string;
+  host?: string;
+}
+
+/** Docker's network modes, rebuilt from namespaces, veth pairs, routes and NAT rules (seed 002). */
+export type ContainerNetworkArgs =
+  | ({ mode: "none"; loopbackUp?: boolean } & Common)
+  | { mode: "host"; host?: string }
+  | { mode: "container"; container: ContainerNetwork }
+  | ({
+      mode: "bridge";
+      network: BridgeNetwork;
+      /** IPv4 address on the network (default: a stable free one from its subnet). */
+      address?: string;
+      /** The interface inside the container (default eth0). */
+      interfaceName?: string;
+      /** The host end of the veth pair (default "vh-" + the resource name, cut to 15 characters). */
+      hostInterfaceName?: string;
+      ports?: PortMapping[];
+      mtu?: number;
+    } & Common);
+
+/** A container's network: its namespace (none, bridge), the host's (host) or another container's (container). */
+export class ContainerNetwork extends pulumi.ComponentResource {
+  readonly mode: ContainerNetworkArgs["mode"];
+  /** The netns of the container; undefined in host mode (the host's). */
+  readonly namespace: pulumi.Output<string | undefined>;
+  /** Its address on a bridge network (bridge mode, and container mode joining one). */
+  readonly address: pulumi.Output<string | undefined>;
+  /** Its interface on the network (bridge mode). */
+  readonly interfaceName: pulumi.Output<string | undefined>;
+  readonly gateway: pulumi.Output<string | undefined>;
+  readonly host: string | undefined;
+
+  constructor(name: string, args: ContainerNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hostnet:index:ContainerNetwork", name, {}, opts);
+    this.mode = args.mode;
+    const none = pulumi.output(undefined as string | undefined);
+    switch (args.mode) {
+      case "host":
+        this.host = args.host ?? defaultHost();
+        this.namespace = this.host ? pulumi.output(this.host) : none;
+        this.address = none;
+        this.interfaceName = none;
+        this.gateway = none;
+        break;
+      case "container":
+        // Sharing a namespace makes nothing new: same links, same addresses, same lo.
+        this.host = args.container.host;
+        this.namespace = args.container.namespace;
+        this.address = args.container.address;
+        this.interfaceName = args.container.interfaceName;
+        this.gateway = args.container.gateway;
+        break;
+      case "none": {
+        this.host = args.host ?? defaultHost();
+        const ns = new Namespace(`${name}-netns`, { name: args.namespaceName ?? namespaceNameFor(name), loopbackUp: args.loopbackUp ?? true }, { parent: this });
+        this.namespace = ns.name;
+        this.address = none;
+        this.interfaceName = none;
+        this.gateway = none;
+        break;
+      }
+      case "bridge": {
+        const network = args.network;
+        this.host = network.host;
+        const address = network.addressFor(name, args.address);
+        const ns = new Namespace(`${name}-netns`, { name: args.namespaceName ?? namespaceNameFor(name) }, { parent: this });
+        const inside = args.interfaceName ?? "eth0";
+        const veth = new VethPair(
+          `${name}-veth`,
+          {
+            name: args.hostInterfaceName ?? interfaceNameFor("vh-", name),
+            master: network.bridge,
+            mtu: args.mtu,
+            host: this.host,
+            peer: { name: inside, namespace: ns.name, addresses: [`${address}/${network.prefixLength}`] },
+          },
+          { parent: this, dependsOn: [network.bridgeResource] },
+        );
+        const route = new Route(`${name}-default`, { namespace: ns.name, destination: "default", via: network.gateway, host: this.host }, { parent: this, dependsOn: [veth] });
+        for (const port of args.ports ?? []) {
+          const protocol = port.protocol ?? "tcp";
+          const range = String(port.hostPort).split("-").map(Number);
+          claimHostPort(this.host, { owner: name, protocol, address: port.hostAddress ?? "", from: range[0] ?? 0, to: range[1] ?? range[0] ?? 0 });
+          new PortForward(
+            `${name}-${protocol}-${port.hostPort}`,
+            { protocol, hostPort: port.hostPort, hostAddress: port.hostAddress, target: address, targetPort: port.containerPort, host: this.host },
+            { parent: this, dependsOn: [route, ...network.ready] },
+          );
+        }
+        this.namespace = ns.name;
+        this.address = pulumi.output(address);
+        this.interfaceName = pulumi.output(inside);
+        this.gateway = pulumi.output(network.gateway);
+        break;
+      }
+    }
+    this.registerOutputs({ namespace: this.namespace, address: this.address, interfaceName: this.interfaceName, gateway: this.gateway });
+  }
+
+  /** argv that runs `argv` inside this container's network (for scripts and tests). */
+  commandFor(argv: string[]): pulumi.Output<string[]> {
+    return this.namespace.apply((ns) => (ns ? ["ip", "netns", "exec", ns, ...argv] : argv));
+  }
+}
