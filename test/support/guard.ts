@@ -30,8 +30,8 @@ export function useSandbox(): { readonly sandbox: Sandbox; readonly before: stri
 }
 
 /** A Pulumi project in the file's sandbox: its stack is made before the tests, its files removed after. */
-export function usePulumiProject(ctx: { readonly sandbox: Sandbox }, name: string): PulumiProject {
-  const project = new PulumiProject(ctx, name);
+export function usePulumiProject(ctx: { readonly sandbox: Sandbox }, name: string, programDir?: string): PulumiProject {
+  const project = new PulumiProject(ctx, name, programDir);
   beforeAll(() => project.init());
   afterAll(() => project.cleanup());
   return project;

@@ -21,15 +21,21 @@ let counter = 0;
 export class PulumiProject {
   readonly dir: string;
   readonly programDir: string;
-  private readonly stack = "test";
+  private readonly stack: string;
+  /** An existing program (e.g. examples/bridge) rather than one the test writes. */
+  private readonly existingProgram: boolean;
 
   /** `where` is read lazily: a test file's sandbox exists only once its beforeAll has run. */
   constructor(
     private readonly where: { readonly sandbox: Sandbox },
     readonly name: string,
+    programDir?: string,
   ) {
     this.dir = join(repoRoot, "test", ".work", `${name}-${process.pid}-${++counter}`);
-    this.programDir = join(this.dir, "program");
+    this.existingProgram = programDir !== undefined;
+    this.programDir = programDir ?? join(this.dir, "program");
+    // A stack of an existing program keeps its config file beside the program: make it unique.
+    this.stack = this.existingProgram ? `t${process.pid}x${counter}` : "test";
   }
 
   /** Writes the program: `body` is JavaScript with `hostnet` and `pulumi` in scope. */
@@ -42,8 +48,10 @@ export class PulumiProject {
   async init(): Promise<void> {
     rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(join(this.dir, "state"), { recursive: true });
-    mkdirSync(this.programDir, { recursive: true });
-    writeFileSync(join(this.programDir, "Pulumi.yaml"), `name: ${this.name}\nruntime: nodejs\nmain: index.js\n`);
+    if (!this.existingProgram) {
+      mkdirSync(this.programDir, { recursive: true });
+      writeFileSync(join(this.programDir, "Pulumi.yaml"), `name: ${this.name}\nruntime: nodejs\nmain: index.js\n`);
+    }
     const result = await this.cli(["stack", "init", this.stack]);
     if (result.code !== 0) throw new Error(`pulumi stack init failed:\n${result.output}`);
   }
@@ -96,9 +104,14 @@ export class PulumiProject {
     return JSON.parse(result.stdout) as Record<string, unknown>;
   }
 
-  /** Removes the project's files (state, program) after its stack has been destroyed. */
+  async config(key: string, value: string): Promise<void> {
+    await this.must(["config", "set", key, value, "--stack", this.stack]);
+  }
+
+  /** Removes the project's files (state, program, stack config) after its stack has been destroyed. */
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
+    rmSync(join(this.programDir, `Pulumi.${this.stack}.yaml`), { force: true });
   }
 
   private async must(args: string[]): Promise<CliResult> {
