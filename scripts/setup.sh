@@ -107,9 +107,6 @@ ensure_npm_deps() {
     log "installing npm dependencies"
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >&2)
   fi
-  # Programs inside this repo (examples, the demo, test programs) and the provider stubs in
-  # Pulumi's state load the package by its name, as a user's program would.
-  ln -sfn .. "$here/node_modules/pulumi-hostnet"
   # The dynamic provider plugin is a script shipped at the top of @pulumi/pulumi; beside the
   # CLI it is found without the engine's "using ... from \$PATH" warning.
   local bin="$HOSTNET_CACHE/pulumi-$PULUMI_VERSION/bin"

@@ -6,8 +6,11 @@ jest.setTimeout(300_000);
 
 interface BadCase {
   readonly what: string;
-  readonly resource: string;
-  readonly field: string;
+  /** The resource and field a check failure must name... */
+  readonly resource?: string;
+  readonly field?: string;
+  /** ...or the message a component must fail with. */
+  readonly message?: RegExp;
   readonly code: string;
 }
 
@@ -31,18 +34,38 @@ const cases: BadCase[] = [
   { what: "SNAT without toSource", resource: "m", field: "toSource", code: `new hostnet.NatRule("m", { type: "snat", source: "10.0.3.0/24" });` },
   { what: "IPv4 and IPv6 mixed in one rule", resource: "m", field: "source", code: `new hostnet.NatRule("m", { type: "masquerade", source: "10.0.3.0/24", destination: "fd00::/64" });` },
   { what: "sysctl outside net", resource: "s", field: "key", code: `new hostnet.Sysctl("s", { key: "kernel.panic", value: "1" });` },
+  {
+    what: "two containers asking for one address",
+    message: /address 10\.0\.3\.2 of c2 is already taken by c1 on 10\.0\.3\.0\/24/,
+    code: `const n = new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24" });
+new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, address: "10.0.3.2" });
+new hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, address: "10.0.3.2" });`,
+  },
+  {
+    what: "gateway outside its subnet",
+    message: /address 10\.9\.9\.1 of the gateway of n is not a host address of 10\.0\.3\.0\/24/,
+    code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24", gateway: "10.9.9.1" });`,
+  },
+  {
+    what: "two port forwards on one host port",
+    message: /host port tcp\/8000-8100 of c2 is already forwarded by c1/,
+    code: `const n = new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24" });
+new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 80 }] });
+new hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, ports: [{ hostPort: "8000-8100", protocol: "tcp" }] });`,
+  },
 ];
 
 describeAsRoot("bad input is refused at preview (scenario 9)", () => {
   const ctx = useSandbox();
   const project = usePulumiProject(ctx, "bad-input");
 
-  test.each(cases)("$what", async ({ resource, field, code }) => {
+  test.each(cases)("$what", async ({ resource, field, message, code }) => {
     project.writeProgram(code);
     const preview = await project.preview();
     expect(preview.code).not.toBe(0);
     // e.g. "error: pulumi-nodejs:dynamic/hostnet:Bridge resource 'b': property name value {…} has a problem: …"
-    expect(preview.output).toContain(`resource '${resource}': property ${field} value`);
+    if (message) expect(preview.output).toMatch(message);
+    else expect(preview.output).toContain(`resource '${resource}': property ${field} value`);
     expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
   });
 });

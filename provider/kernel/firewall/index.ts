@@ -6,7 +6,7 @@ import type { FirewallBackend } from "./types";
 
 export * from "./types";
 export { IptablesBackend, iptablesRuleArgs } from "./iptables";
-export { NftBackend, NFT_TABLE, nftRuleExpression, parseNftRules } from "./nft";
+export { NftBackend, NFT_TABLE, nftRuleExpression, parseNftForwards, parseNftRules } from "./nft";
 
 export type BackendChoice = "auto" | "nftables" | "iptables";
 

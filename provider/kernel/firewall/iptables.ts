@@ -1,6 +1,6 @@
 import { isExists, type Runner } from "../../exec";
 import type { Netns } from "../ip";
-import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type IpFamily, type TaggedRules } from "./types";
+import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
 /** Our chains and the built-in chain of each table that jumps to them. */
 const CHAINS: Record<Chain, { table: "nat" | "filter"; name: string; builtin: string }> = {
@@ -66,6 +66,14 @@ export class IptablesBackend implements FirewallBackend {
     const { stdout } = await this.runner.run({ argv: [binaries(family).cli, "-w", "-t", table, "-S"], netns });
     const ours = new Set(Object.values(CHAINS).map((c) => c.name));
     return stdout.split("\n").filter((line) => ours.has(line.split(" ")[1] ?? "") && line.startsWith("-A "));
+  }
+
+  async forwards(netns: Netns): Promise<ForwardSummary[]> {
+    const lines = await this.listOurs(netns, "ipv4", "nat");
+    return lines.flatMap((line) => {
+      const m = /^-A HOSTNET-PREROUTING .*-p (tcp|udp) .*--dport (\S+) .*--comment "([^"]+)" -j DNAT --to-destination (\S+)/.exec(line);
+      return m ? [{ protocol: m[1] as Protocol, ports: (m[2] ?? "").replace(":", "-"), to: m[4] ?? "", tag: m[3] ?? "" }] : [];
+    });
   }
 
   async count(netns: Netns, family: IpFamily, tag: string): Promise<number> {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isNotFound, type Runner } from "../../exec";
 import type { Netns } from "../ip";
-import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type IpFamily, type TaggedRules } from "./types";
+import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
 /** Our table, one per family; nothing outside it is ever edited. */
 export const NFT_TABLE = "hostnet";
@@ -85,6 +85,19 @@ export function parseNftRules(stdout: string): NftRuleRef[] {
   return parsed.data.nftables.flatMap((item) => (item.rule ? [{ chain: item.rule.chain, handle: item.rule.handle, comment: item.rule.comment }] : []));
 }
 
+/** DNAT rules of our prerouting chain, parsed from `nft list table ip hostnet` text. */
+export function parseNftForwards(listing: string): ForwardSummary[] {
+  const forwards: ForwardSummary[] = [];
+  let chain = "";
+  for (const line of listing.split("\n")) {
+    const header = /^\s*chain (\S+) \{/.exec(line);
+    if (header) chain = header[1] ?? "";
+    const rule = /\b(tcp|udp) dport (\S+) dnat to (\S+) comment "([^"]+)"/.exec(line);
+    if (chain === "prerouting" && rule) forwards.push({ protocol: rule[1] as Protocol, ports: rule[2] ?? "", to: rule[3] ?? "", tag: rule[4] ?? "" });
+  }
+  return forwards;
+}
+
 /** The nftables backend: our own table per family, base chains, atomic `nft -f -` transactions. */
 export class NftBackend implements FirewallBackend {
   readonly name = "nftables";
@@ -96,6 +109,16 @@ export class NftBackend implements FirewallBackend {
     try {
       const { stdout } = await this.runner.run({ argv: ["nft", "-j", "list", "table", nftFamily(family), NFT_TABLE], netns });
       return parseNftRules(stdout);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  }
+
+  async forwards(netns: Netns): Promise<ForwardSummary[]> {
+    try {
+      const { stdout } = await this.runner.run({ argv: ["nft", "list", "table", "ip", NFT_TABLE], netns });
+      return parseNftForwards(stdout);
     } catch (err) {
       if (isNotFound(err)) return [];
       throw err;

@@ -56,8 +56,18 @@ export interface FirewallBackend {
   replace(netns: Netns, set: TaggedRules): Promise<void>;
   /** Number of rules carrying `tag` (0 when our table or the namespace is gone). */
   count(netns: Netns, family: IpFamily, tag: string): Promise<number>;
+  /** Our IPv4 port forwards (DNAT in prerouting). */
+  forwards(netns: Netns): Promise<ForwardSummary[]>;
 }
 
 export function formatPorts(range: PortRange, separator = "-"): string {
   return range.from === range.to ? String(range.from) : `${range.from}${separator}${range.to}`;
+}
+
+/** A DNAT rule of ours as read back from the kernel (for pictures and reports). */
+export interface ForwardSummary {
+  readonly protocol: Protocol;
+  readonly ports: string;
+  readonly to: string;
+  readonly tag: string;
 }
