@@ -1,5 +1,6 @@
 // Entry point the serialized provider stubs load by package name ("pulumi-hostnet/provider")
 // at call time, so Pulumi's state carries a few lines per kind instead of this implementation.
+import { appendFileSync } from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
 import { ExecaRunner } from "./exec";
 import { makeProviders, type ResourceKind } from "./resources";
@@ -10,9 +11,35 @@ export * from "./resources";
 
 let providers: Record<ResourceKind, pulumi.dynamic.ResourceProvider> | undefined;
 
+/**
+ * With HOSTNET_TRACE_FILE set, every provider call appends one JSON line {kind, method,
+ * start, end} (epoch ms) to that file: the benchmark tells provider time from engine time.
+ */
+function traced(kind: string, provider: pulumi.dynamic.ResourceProvider, file: string): pulumi.dynamic.ResourceProvider {
+  const wrapped: Record<string, unknown> = {};
+  for (const [method, fn] of Object.entries(provider)) {
+    if (typeof fn !== "function") continue;
+    wrapped[method] = async (...args: unknown[]) => {
+      const start = Date.now();
+      try {
+        return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      } finally {
+        appendFileSync(file, `${JSON.stringify({ kind, method, start, end: Date.now() })}\n`);
+      }
+    };
+  }
+  return wrapped as unknown as pulumi.dynamic.ResourceProvider;
+}
+
 /** The provider for one kind, sharing one runner for the whole provider process. */
 export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
-  providers ??= makeProviders(new ExecaRunner());
+  if (!providers) {
+    const made = makeProviders(new ExecaRunner());
+    const traceFile = process.env.HOSTNET_TRACE_FILE;
+    providers = traceFile
+      ? (Object.fromEntries(Object.entries(made).map(([k, p]) => [k, traced(k, p, traceFile)])) as typeof made)
+      : made;
+  }
   const provider = providers[kind];
   if (!provider) throw new Error(`pulumi-hostnet: unknown resource kind "${kind}" (state written by a newer version?)`);
   return provider;

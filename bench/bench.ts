@@ -1,0 +1,182 @@
+// npm run bench [-- --sizes 10,50,200 --runs 3]
+// N bridge-mode containers with masquerade and one port forward each, built four ways side by
+// side in one run, each in a fresh sandbox:
+//   shell   the seeds' way: one ip/iptables process per step
+//   floor   one `ip -batch` for the host, one per container netns, one `nft -f`
+//   direct  the provider's create functions called directly (no engine)
+//   pulumi  `pulumi up` of the same topology with the components, then a no-op up, refresh, destroy
+// Prints a table (median and min-max of the runs, ratio to the floor) and writes bench-results.json.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { Sandbox } from "../test/support/sandbox";
+
+const root = resolve(__dirname, "../..");
+
+const addressOf = (i: number) => `10.88.${Math.floor((i + 2) / 256)}.${(i + 2) % 256}`;
+
+function shellScript(n: number): string {
+  const lines = [
+    "set -e",
+    "ip link add br0 type bridge",
+    "ip addr add 10.88.0.1/16 dev br0",
+    "ip link set br0 up",
+    "sysctl -qw net.ipv4.ip_forward=1",
+    "sysctl -qw net.ipv4.conf.br0.route_localnet=1",
+    "iptables -w -t nat -A POSTROUTING -s 10.88.0.0/16 ! -d 10.88.0.0/16 -j MASQUERADE",
+  ];
+  for (let i = 0; i < n; i++) {
+    const a = addressOf(i);
+    lines.push(
+      `ip netns add c${i}`,
+      `ip link add vh-c${i} type veth peer name eth0 netns c${i}`,
+      `ip link set vh-c${i} master br0`,
+      `ip link set vh-c${i} up`,
+      `ip -n c${i} addr add ${a}/16 dev eth0`,
+      `ip -n c${i} link set eth0 up`,
+      `ip -n c${i} link set lo up`,
+      `ip -n c${i} route add default via 10.88.0.1`,
+      `iptables -w -t nat -A PREROUTING -m addrtype --dst-type LOCAL -p tcp --dport ${20000 + i} -j DNAT --to-destination ${a}:80`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function floorFiles(n: number, dir: string): string {
+  const host = ["link add br0 type bridge", "addr add 10.88.0.1/16 dev br0", "link set br0 up"];
+  const nft = ["table ip floor {", "  chain pre { type nat hook prerouting priority dstnat; }", "  chain post { type nat hook postrouting priority srcnat; ip saddr 10.88.0.0/16 ip daddr != 10.88.0.0/16 masquerade; }", "}"];
+  const driver = ["set -e", "sysctl -qw net.ipv4.ip_forward=1", `ip -batch ${dir}/host.batch`, "sysctl -qw net.ipv4.conf.br0.route_localnet=1"];
+  for (let i = 0; i < n; i++) {
+    host.push(`netns add c${i}`, `link add vh-c${i} type veth peer name eth0 netns c${i}`, `link set vh-c${i} master br0 up`);
+    writeFileSync(join(dir, `c${i}.batch`), [`addr add ${addressOf(i)}/16 dev eth0`, "link set eth0 up", "link set lo up", "route add default via 10.88.0.1"].join("\n") + "\n");
+    driver.push(`ip -n c${i} -batch ${dir}/c${i}.batch`);
+    nft.push(`add rule ip floor pre fib daddr type local tcp dport ${20000 + i} dnat to ${addressOf(i)}:80`);
+  }
+  writeFileSync(join(dir, "host.batch"), host.join("\n") + "\n");
+  writeFileSync(join(dir, "rules.nft"), nft.join("\n") + "\n");
+  driver.push(`nft -f ${dir}/rules.nft`);
+  writeFileSync(join(dir, "floor.sh"), driver.join("\n") + "\n");
+  return join(dir, "floor.sh");
+}
+
+function pulumiProgram(n: number): string {
+  return `"use strict";
+const hostnet = require("pulumi-hostnet");
+const net = new hostnet.BridgeNetwork("net", { bridgeName: "br0", subnet: "10.88.0.0/16", masquerade: true });
+for (let i = 0; i < ${n}; i++) {
+  const a = "10.88." + Math.floor((i + 2) / 256) + "." + ((i + 2) % 256);
+  new hostnet.ContainerNetwork("c" + i, { mode: "bridge", network: net, address: a, ports: [{ hostPort: 20000 + i, containerPort: 80 }] });
+}
+`;
+}
+
+async function timed(sandbox: Sandbox, argv: string[], env: Record<string, string> = {}): Promise<number> {
+  const envArgv = Object.keys(env).length ? ["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`)] : [];
+  const start = performance.now();
+  await sandbox.runner.run({ argv: [...envArgv, ...argv], timeoutMs: 1_800_000 });
+  return performance.now() - start;
+}
+
+/** Fraction of the wall time [start, end] during which at least one provider call ran. */
+function providerShare(traceFile: string, start: number, end: number): number {
+  const calls = readFileSync(traceFile, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { start: number; end: number });
+  const inside = calls.filter((c) => c.start >= start && c.end <= end).sort((a, b) => a.start - b.start);
+  let busy = 0;
+  let cursor = start;
+  for (const c of inside) {
+    const from = Math.max(c.start, cursor);
+    if (c.end > from) busy += c.end - from;
+    cursor = Math.max(cursor, c.end);
+  }
+  return busy / (end - start);
+}
+
+type Sample = Record<string, number>;
+
+async function runOnce(n: number, work: string): Promise<Sample> {
+  const sample: Sample = {};
+  // shell
+  let sandbox = await Sandbox.create();
+  writeFileSync(join(work, "shell.sh"), shellScript(n));
+  sample.shell = await timed(sandbox, ["bash", join(work, "shell.sh")]);
+  await sandbox.destroy();
+  // floor
+  sandbox = await Sandbox.create();
+  const floor = floorFiles(n, work);
+  sample.floor = await timed(sandbox, ["bash", floor]);
+  await sandbox.destroy();
+  // direct
+  sandbox = await Sandbox.create();
+  const direct = JSON.parse(await sandbox.run([process.execPath, join(root, "dist/bench/direct.js"), String(n)])) as { ms: number; processesPerContainer: number };
+  sample.direct = direct.ms;
+  sample.directProcessesPerContainer = direct.processesPerContainer;
+  await sandbox.destroy();
+  // pulumi
+  sandbox = await Sandbox.create();
+  const project = join(root, "test", ".work", `bench-${n}`);
+  rmSync(project, { recursive: true, force: true });
+  mkdirSync(join(project, "state"), { recursive: true });
+  writeFileSync(join(project, "Pulumi.yaml"), "name: bench\nruntime: nodejs\nmain: index.js\n");
+  writeFileSync(join(project, "index.js"), pulumiProgram(n));
+  const trace = join(project, "trace.jsonl");
+  writeFileSync(trace, "");
+  const env = { PULUMI_BACKEND_URL: `file://${join(project, "state")}`, PULUMI_CONFIG_PASSPHRASE: "bench", HOSTNET_TRACE_FILE: trace, NODE_OPTIONS: "" };
+  const pulumi = (args: string[]) => ["pulumi", ...args, "--non-interactive", "--cwd", project, "--stack", "bench"];
+  await timed(sandbox, ["pulumi", "stack", "init", "bench", "--non-interactive", "--cwd", project], env);
+  const upStart = Date.now();
+  sample.pulumiUp = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+  sample.providerShareOfUp = providerShare(trace, upStart, Date.now());
+  sample.pulumiNoopUp = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+  sample.pulumiRefresh = await timed(sandbox, pulumi(["refresh", "--yes", "--skip-preview"]), env);
+  sample.pulumiDestroy = await timed(sandbox, pulumi(["destroy", "--yes", "--skip-preview"]), env);
+  await sandbox.destroy();
+  rmSync(project, { recursive: true, force: true });
+  return sample;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { sizes: { type: "string", default: "10,50,200" }, runs: { type: "string", default: "3" }, out: { type: "string", default: "bench-results.json" } } });
+  const sizes = (values.sizes ?? "10,50,200").split(",").map(Number);
+  const runs = Number(values.runs ?? "3");
+  const work = join(tmpdir(), `hostnet-bench-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  const results: Record<string, Record<string, { median: number; min: number; max: number }>> = {};
+  for (const n of sizes) {
+    const samples: Sample[] = [];
+    for (let r = 0; r < runs; r++) {
+      process.stderr.write(`N=${n} run ${r + 1}/${runs}...\n`);
+      samples.push(await runOnce(n, work));
+    }
+    results[n] = Object.fromEntries(
+      Object.keys(samples[0]!).map((k) => {
+        const xs = samples.map((s) => s[k]!);
+        return [k, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }];
+      }),
+    );
+  }
+  rmSync(work, { recursive: true, force: true });
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, Linux, ${process.version}`;
+  writeFileSync(values.out ?? "bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine, runs, results }, null, 2) + "\n");
+  const fmt = (v: { median: number; min: number; max: number }) => `${(v.median / 1000).toFixed(2)} s (${(v.min / 1000).toFixed(2)}-${(v.max / 1000).toFixed(2)})`;
+  const rows = ["shell", "floor", "direct", "pulumiUp", "pulumiNoopUp", "pulumiRefresh", "pulumiDestroy"];
+  console.log(`machine: ${machine}; median of ${runs} runs (min-max); ratio to floor`);
+  console.log(`| method | ${sizes.map((n) => `N=${n}`).join(" | ")} |`);
+  console.log(`|---|${sizes.map(() => "---").join("|")}|`);
+  for (const row of rows) {
+    console.log(`| ${row} | ${sizes.map((n) => { const v = results[n]![row]!; return `${fmt(v)} ${(v.median / results[n]!.floor!.median).toFixed(1)}x`; }).join(" | ")} |`);
+  }
+  console.log(`| provider processes per container | ${sizes.map((n) => results[n]!.directProcessesPerContainer!.median.toFixed(1)).join(" | ")} |`);
+  console.log(`| share of pulumi up inside provider calls | ${sizes.map((n) => `${(results[n]!.providerShareOfUp!.median * 100).toFixed(0)}%`).join(" | ")} |`);
+  if (sizes.includes(50) && sizes.includes(200)) {
+    const slope = (k: string) => ((results[200]![k]!.median - results[50]![k]!.median) / 150).toFixed(1);
+    console.log(`slope from N=50 to N=200, ms per added container: shell ${slope("shell")}, floor ${slope("floor")}, direct ${slope("direct")}, pulumi up ${slope("pulumiUp")}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
