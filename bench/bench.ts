@@ -26,17 +26,20 @@ function shellScript(n: number): string {
     "sysctl -qw net.ipv4.conf.br0.route_localnet=1",
     "iptables -w -t nat -A POSTROUTING -s 10.88.0.0/16 ! -d 10.88.0.0/16 -j MASQUERADE",
   ];
+  // As the seeds do it: make the pair, move one end into the namespace, then configure each
+  // end with its own process, using `ip netns exec` inside the namespace.
   for (let i = 0; i < n; i++) {
     const a = addressOf(i);
     lines.push(
       `ip netns add c${i}`,
-      `ip link add vh-c${i} type veth peer name eth0 netns c${i}`,
+      `ip link add vh-c${i} type veth peer name ce-c${i}`,
+      `ip link set ce-c${i} netns c${i}`,
       `ip link set vh-c${i} master br0`,
       `ip link set vh-c${i} up`,
-      `ip -n c${i} addr add ${a}/16 dev eth0`,
-      `ip -n c${i} link set eth0 up`,
-      `ip -n c${i} link set lo up`,
-      `ip -n c${i} route add default via 10.88.0.1`,
+      `ip netns exec c${i} ip addr add ${a}/16 dev ce-c${i}`,
+      `ip netns exec c${i} ip link set ce-c${i} up`,
+      `ip netns exec c${i} ip link set lo up`,
+      `ip netns exec c${i} ip route add default via 10.88.0.1`,
       `iptables -w -t nat -A PREROUTING -m addrtype --dst-type LOCAL -p tcp --dport ${20000 + i} -j DNAT --to-destination ${a}:80`,
     );
   }
