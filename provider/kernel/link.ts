@@ -1,5 +1,5 @@
-import { isNotFound, type Runner } from "../exec";
-import { ip, ipJson, type Netns } from "./ip";
+import { CommandError, isNotFound, type Runner } from "../exec";
+import { ip, ipArgv, ipJson, type Netns } from "./ip";
 import { ipAddrLinkSchema, parseIpJson, type IpAddrLink } from "./schemas";
 
 /** A link as we care about it, read from `ip -json -details addr show`. */
@@ -50,6 +50,43 @@ export async function listLinks(runner: Runner, netns: Netns): Promise<LinkState
   return parseIpJson(ipAddrLinkSchema, out, "links").map(toLinkState);
 }
 
+/**
+ * Runs several `ip` commands in one namespace with one process (`ip -batch`), then shows
+ * `device`: its state after the changes, read in the same process. ip stops at the first
+ * failing line and names it. Words must hold no whitespace or quotes (inputs are validated).
+ */
+export async function batchThenShow(runner: Runner, netns: Netns, lines: readonly (readonly string[])[], device: string): Promise<LinkState> {
+  const all = [...lines, ["addr", "show", "dev", device]];
+  for (const word of all.flat()) {
+    if (!/^[^\s"'\\#]+$/.test(word)) throw new Error(`refusing to put ${JSON.stringify(word)} into an ip batch`);
+  }
+  let stdout: string;
+  try {
+    ({ stdout } = await runner.run({ argv: ipArgv(netns, ["-details", "-batch", "-"], true), stdin: `${all.map((l) => l.join(" ")).join("\n")}\n` }));
+  } catch (err) {
+    if (!(err instanceof CommandError)) throw err;
+    // ip says "Command failed -:N" for most errors: report line N as the command a person
+    // would have typed; for the rest (bad arguments exit at once) show the whole batch.
+    const failed = all[Number(/Command failed -:(\d+)/.exec(err.stderr)?.[1]) - 1];
+    const argv = failed ? ipArgv(netns, failed) : [...ipArgv(netns, ["-batch", "-"]), "<<<", all.map((l) => l.join(" ")).join("; ")];
+    throw new CommandError(argv, err.exitCode, err.stderr.replace(/\s*Command failed -:\d+\s*$/, ""));
+  }
+  // Only the final show prints JSON.
+  const [raw] = parseIpJson(ipAddrLinkSchema, stdout, `link ${device}`);
+  if (!raw) throw new Error(`link ${device} vanished while it was configured`);
+  return toLinkState(raw);
+}
+
+/** `ip link set` words for the settings, or none when nothing is to change. */
+export function linkSetWords(name: string, settings: LinkSettings): string[] {
+  const args: string[] = [];
+  if (settings.mtu !== undefined) args.push("mtu", String(settings.mtu));
+  if (settings.master !== undefined) args.push(...(settings.master === null ? ["nomaster"] : ["master", settings.master]));
+  if (settings.alias !== undefined) args.push("alias", settings.alias);
+  if (settings.up !== undefined) args.push(settings.up ? "up" : "down");
+  return args.length ? ["link", "set", "dev", name, ...args] : [];
+}
+
 export interface LinkSettings {
   readonly alias?: string;
   readonly mtu?: number;
@@ -60,13 +97,8 @@ export interface LinkSettings {
 
 /** Applies settings in one `ip link set` (the kernel applies them in order: master before up). */
 export async function setLink(runner: Runner, netns: Netns, name: string, settings: LinkSettings): Promise<void> {
-  const args: string[] = [];
-  if (settings.mtu !== undefined) args.push("mtu", String(settings.mtu));
-  if (settings.master !== undefined) args.push(...(settings.master === null ? ["nomaster"] : ["master", settings.master]));
-  if (settings.alias !== undefined) args.push("alias", settings.alias);
-  if (settings.up !== undefined) args.push(settings.up ? "up" : "down");
-  if (args.length === 0) return;
-  await ip(runner, netns, ["link", "set", "dev", name, ...args]);
+  const words = linkSetWords(name, settings);
+  if (words.length) await ip(runner, netns, words);
 }
 
 export async function addBridge(runner: Runner, netns: Netns, name: string, mtu?: number): Promise<void> {

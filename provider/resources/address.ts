@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { Runner } from "../exec";
+import { isExists, type Runner } from "../exec";
 import { addAddress, deleteAddress, showLink } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { canonicalInterfaceAddress, interfaceAddress, interfaceName, netnsName } from "./validation";
@@ -43,14 +43,14 @@ export class AddressProvider implements pulumi.dynamic.ResourceProvider {
     const inputs = addressInputs.parse(raw);
     const where = whereOf(inputs.namespace, inputs.host);
     const cidr = canonicalInterfaceAddress(inputs.address);
-    const link = await showLink(this.runner, where, inputs.device);
-    if (!link) throw new Error(`add address ${cidr}: device ${inputs.device} does not exist in ${describeWhere(where)}`);
-    if (link.addresses.includes(cidr)) {
-      if (!inputs.adopt && !link.alias?.startsWith("hostnet:")) {
+    try {
+      await addAddress(this.runner, where, inputs.device, cidr);
+    } catch (err) {
+      if (!isExists(err)) throw err;
+      const link = await showLink(this.runner, where, inputs.device);
+      if (!inputs.adopt && !link?.alias?.startsWith("hostnet:")) {
         throw new Error(`address ${cidr} is already on ${inputs.device} in ${describeWhere(where)} and was not made by pulumi-hostnet; to manage it from this resource, set \`adopt: true\``);
       }
-    } else {
-      await addAddress(this.runner, where, inputs.device, cidr);
     }
     return { id: `addr/${idPart(where)}/${inputs.device}/${cidr}`, outs: { ...inputs, address: cidr, schemaVersion: SCHEMA_VERSION } };
   }

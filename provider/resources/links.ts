@@ -1,5 +1,5 @@
 import type { Runner } from "../exec";
-import { addAddress, deleteAddress, setLink, type LinkSettings, type LinkState, type Netns } from "../kernel";
+import { batchThenShow, linkSetWords, type LinkSettings, type LinkState, type Netns } from "../kernel";
 import { sameSet } from "./common";
 import { canonicalInterfaceAddress } from "./validation";
 
@@ -19,23 +19,22 @@ export function freshLink(name: string, mtu?: number): LinkState {
 }
 
 /**
- * Brings one link from `current` to `desired` with as few commands as it can: one
- * `ip link set` for all link settings, then one command per address added or removed.
+ * Brings one link from `current` to `desired` in one process (`ip -batch`: the link settings,
+ * then each address removed or added) and returns the link as the kernel then has it.
  */
-export async function reconcileLink(runner: Runner, netns: Netns, current: LinkState, desired: DesiredLink): Promise<void> {
+export async function reconcileLink(runner: Runner, netns: Netns, current: LinkState, desired: DesiredLink): Promise<LinkState> {
   const settings: { -readonly [K in keyof LinkSettings]: LinkSettings[K] } = {};
   if (current.alias !== desired.alias) settings.alias = desired.alias;
   if (desired.mtu !== undefined && desired.mtu !== current.mtu) settings.mtu = desired.mtu;
   if (desired.master !== undefined && (desired.master ?? undefined) !== current.master) settings.master = desired.master;
   if (desired.up !== current.up) settings.up = desired.up;
-  await setLink(runner, netns, current.name, settings);
-
+  const lines: string[][] = [];
+  const set = linkSetWords(current.name, settings);
+  if (set.length) lines.push(set);
   const wanted = desired.addresses.map(canonicalInterfaceAddress);
-  if (sameSet(wanted, current.addresses)) return;
-  for (const extra of current.addresses.filter((a) => !wanted.includes(a))) {
-    await deleteAddress(runner, netns, current.name, extra);
+  if (!sameSet(wanted, current.addresses)) {
+    for (const extra of current.addresses.filter((a) => !wanted.includes(a))) lines.push(["addr", "del", extra, "dev", current.name]);
+    for (const missing of wanted.filter((a) => !current.addresses.includes(a))) lines.push(["addr", "add", missing, "dev", current.name]);
   }
-  for (const missing of wanted.filter((a) => !current.addresses.includes(a))) {
-    await addAddress(runner, netns, current.name, missing);
-  }
+  return batchThenShow(runner, netns, lines, current.name);
 }

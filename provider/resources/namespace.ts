@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { Runner } from "../exec";
+import { isExists, type Runner } from "../exec";
 import { addNetns, deleteNetns, netnsExists, netnsPath, setLink, showLink } from "../kernel";
 import { checkWith, diffByRules, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
 import { netnsName, ownershipTag } from "./validation";
@@ -40,13 +40,14 @@ export class NamespaceProvider implements pulumi.dynamic.ResourceProvider {
   async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
     const inputs = namespaceInputs.parse(raw);
     return Rollback.guard(async (rollback) => {
-      if (await netnsExists(this.runner, inputs.name)) {
+      try {
+        await addNetns(this.runner, inputs.name);
+        rollback.push(() => deleteNetns(this.runner, inputs.name));
+      } catch (err) {
+        if (!isExists(err)) throw err;
         const lo = await showLink(this.runner, inputs.name, "lo");
         const ownership = ownershipOf(lo?.alias, inputs.tag);
         if (ownership !== "ours" && !inputs.adopt) throw refusal(`network namespace ${inputs.name}`, ownership, lo?.alias);
-      } else {
-        await addNetns(this.runner, inputs.name);
-        rollback.push(() => deleteNetns(this.runner, inputs.name));
       }
       await setLink(this.runner, inputs.name, "lo", { alias: inputs.tag, up: inputs.loopbackUp });
       return { id: `netns/${inputs.name}`, outs: await this.outputs(inputs) };

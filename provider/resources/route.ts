@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { Runner } from "../exec";
-import { addRoute, deleteRoute, replaceRoute, showRoute, type RouteSpec } from "../kernel";
+import { isExists, type Runner } from "../exec";
+import { addRoute, deleteRoute, OUR_ROUTE_PROTOCOL, replaceRoute, showRoute, type RouteSpec } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { familyOf, interfaceName, ipAddress, netnsName, networkCidr } from "./validation";
 
@@ -80,16 +80,18 @@ export class RouteProvider implements pulumi.dynamic.ResourceProvider {
     const inputs = routeInputs.parse(raw);
     const where = whereOf(inputs.namespace, inputs.host);
     const spec = specOf(inputs);
-    const existing = await showRoute(this.runner, where, spec);
-    if (existing) {
+    try {
+      // Add first and look only when the route is there already: one process in the usual case.
+      await addRoute(this.runner, where, spec);
+    } catch (err) {
+      const existing = isExists(err) ? await showRoute(this.runner, where, spec) : undefined;
+      if (!existing) throw err;
       if (!existing.ours && !inputs.adopt) {
         throw new Error(`${describe(inputs)} already exists (proto ${existing.protocol}) and was not created by pulumi-hostnet; to manage it from this resource, set \`adopt: true\``);
       }
       await replaceRoute(this.runner, where, spec);
-    } else {
-      await addRoute(this.runner, where, spec);
     }
-    return { id: `route/${idPart(where)}/${inputs.table}/${inputs.destination}/${inputs.metric ?? "-"}`, outs: await this.outputs(inputs) };
+    return { id: `route/${idPart(where)}/${inputs.table}/${inputs.destination}/${inputs.metric ?? "-"}`, outs: this.outputs(inputs) };
   }
 
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
@@ -110,7 +112,7 @@ export class RouteProvider implements pulumi.dynamic.ResourceProvider {
     } else {
       await replaceRoute(this.runner, where, specOf(inputs));
     }
-    return { outs: await this.outputs(inputs) };
+    return { outs: this.outputs(inputs) };
   }
 
   async delete(_id: string, props: Props): Promise<void> {
@@ -118,9 +120,8 @@ export class RouteProvider implements pulumi.dynamic.ResourceProvider {
     await deleteRoute(this.runner, whereOf(stored.namespace, stored.host), specOf(stored));
   }
 
-  private async outputs(inputs: RouteInputs): Promise<RouteOutputs> {
-    const state = await showRoute(this.runner, whereOf(inputs.namespace, inputs.host), specOf(inputs));
-    if (!state) throw new Error(`${describe(inputs)} vanished right after it was added`);
-    return { ...inputs, protocol: state.protocol, schemaVersion: SCHEMA_VERSION };
+  /** What we just wrote; `ip route add/replace` fails rather than half-apply, so no read-back. */
+  private outputs(inputs: RouteInputs): RouteOutputs {
+    return { ...inputs, protocol: String(OUR_ROUTE_PROTOCOL), schemaVersion: SCHEMA_VERSION };
   }
 }
