@@ -45,7 +45,7 @@ function backendFor(runner: Runner, choice: firewall.BackendChoice | BackendName
 /** Makes the rules tagged `set.tag` exactly `set.rules`, one host at a time; returns the backend used. */
 export async function applyRules(runner: Runner, where: Netns, choice: firewall.BackendChoice | BackendName, set: firewall.TaggedRules): Promise<BackendName> {
   const backend = await backendFor(runner, choice);
-  await firewall.serializedPerHost(where, () => backend.replace(where, set));
+  await firewall.applyCoalesced(backend, where, set);
   return backend.name;
 }
 

@@ -2,7 +2,7 @@
 // of `nft -j` output: no kernel needed.
 import { firewall } from "../../provider/kernel";
 import { makeProviders, natRules, portForwardRules } from "../../provider/resources";
-import { FakeRunner } from "../../provider/exec";
+import { CommandError, FakeRunner } from "../../provider/exec";
 
 const TAG = "hostnet:p/s/web";
 
@@ -115,5 +115,29 @@ describe("firewall rules", () => {
   ] as const)("%s %j fails on %s", async (kind, news, property, reason) => {
     const result = await makeProviders(new FakeRunner())[kind].check!({}, news);
     expect(result.failures).toEqual(expect.arrayContaining([expect.objectContaining({ property, reason: expect.stringMatching(reason) })]));
+  });
+});
+
+describe("coalesced firewall changes", () => {
+  const rule = (destination: string): firewall.FirewallRule => ({ chain: "forward", match: { destination }, action: { kind: "accept" } });
+
+  test("changes queued together for one host go in one listing and one transaction", async () => {
+    const runner = new FakeRunner().on(["nft", "-j"], { stdout: JSON.stringify({ nftables: [] }), stderr: "" });
+    const backend = new firewall.NftBackend(runner);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => firewall.applyCoalesced(backend, "h1", { tag: `hostnet:p/s/r${i}`, family: "ipv4", rules: [rule(`10.0.0.${i + 1}`)] })));
+    expect(runner.calls.map((c) => c.argv.slice(0, 2).join(" "))).toEqual(["nft -j", "nft -f"]);
+    expect(runner.calls[1]?.stdin?.match(/^add rule/gm)).toHaveLength(20);
+  });
+
+  test("when the merged transaction fails, each change is retried alone and only the bad one fails", async () => {
+    const runner = new FakeRunner()
+      .on(["nft", "-j"], { stdout: JSON.stringify({ nftables: [] }), stderr: "" })
+      .on(["nft", "-f"], (c) => (c.stdin?.includes("10.9.9.9") ? new CommandError(["nft", "-f", "-"], 1, "Error: Could not process rule: No such file or directory") : { stdout: "", stderr: "" }));
+    const backend = new firewall.NftBackend(runner);
+    const results = await Promise.allSettled([
+      firewall.applyCoalesced(backend, "h2", { tag: "hostnet:p/s/good", family: "ipv4", rules: [rule("10.0.0.1")] }),
+      firewall.applyCoalesced(backend, "h2", { tag: "hostnet:p/s/bad", family: "ipv4", rules: [rule("10.9.9.9")] }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected"]);
   });
 });

@@ -2,7 +2,7 @@ import type { Runner } from "../../exec";
 import type { Netns } from "../ip";
 import { IptablesBackend } from "./iptables";
 import { NftBackend } from "./nft";
-import type { FirewallBackend } from "./types";
+import type { FirewallBackend, TaggedRules } from "./types";
 
 export * from "./types";
 export { IptablesBackend, iptablesRuleArgs } from "./iptables";
@@ -22,16 +22,61 @@ export async function chooseBackend(runner: Runner, choice: BackendChoice): Prom
   }
 }
 
-const queues = new Map<string, Promise<unknown>>();
+interface Pending {
+  readonly set: TaggedRules;
+  readonly done: (err?: unknown) => void;
+}
+
+interface HostQueue {
+  pending: Pending[];
+  draining: boolean;
+}
+
+const queues = new Map<string, HostQueue>();
 
 /**
- * Runs firewall changes for one host netns one at a time within this process: Pulumi creates
- * resources in parallel, and a listing followed by a transaction must not interleave.
+ * Applies one resource's rules, coalesced with every other change queued for the same host
+ * and backend meanwhile: Pulumi creates resources in parallel, and one listing plus one
+ * transaction for all of them beats one each. Changes to one host never interleave (a
+ * listing followed by a transaction must see no other change in between). When a merged
+ * transaction fails, each change is retried alone, so only the bad one reports the error.
  */
-export function serializedPerHost<T>(netns: Netns, work: () => Promise<T>): Promise<T> {
-  const key = netns ?? "";
-  const previous = queues.get(key) ?? Promise.resolve();
-  const next = previous.then(work, work);
-  queues.set(key, next.catch(() => undefined));
-  return next;
+export function applyCoalesced(backend: FirewallBackend, netns: Netns, set: TaggedRules): Promise<void> {
+  const key = `${backend.name}/${netns ?? ""}`;
+  let queue = queues.get(key);
+  if (!queue) queues.set(key, (queue = { pending: [], draining: false }));
+  const promise = new Promise<void>((resolve, reject) => queue.pending.push({ set, done: (err) => (err === undefined ? resolve() : reject(err)) }));
+  if (!queue.draining) void drain(backend, netns, queue);
+  return promise;
+}
+
+async function drain(backend: FirewallBackend, netns: Netns, queue: HostQueue): Promise<void> {
+  queue.draining = true;
+  // Let the other creates of this tick queue up behind the first.
+  await new Promise((r) => setImmediate(r));
+  while (queue.pending.length > 0) {
+    const batch = queue.pending.splice(0);
+    for (const family of ["ipv4", "ipv6"] as const) {
+      const group = batch.filter((p) => p.set.family === family);
+      if (group.length === 0) continue;
+      try {
+        await backend.replaceAll(netns, group.map((p) => p.set));
+        for (const p of group) p.done();
+      } catch (err) {
+        if (group.length === 1) {
+          group[0]!.done(err);
+          continue;
+        }
+        for (const p of group) {
+          try {
+            await backend.replace(netns, p.set);
+            p.done();
+          } catch (alone) {
+            p.done(alone);
+          }
+        }
+      }
+    }
+  }
+  queue.draining = false;
 }

@@ -82,6 +82,11 @@ export class IptablesBackend implements FirewallBackend {
     return total;
   }
 
+  /** iptables has no cheap way to merge resources' changes: one after the other. */
+  async replaceAll(netns: Netns, sets: readonly TaggedRules[]): Promise<void> {
+    for (const set of sets) await this.replace(netns, set);
+  }
+
   async replace(netns: Netns, set: TaggedRules): Promise<void> {
     const { cli, restore } = binaries(set.family);
     const run = (args: string[]) => this.runner.run({ argv: [cli, "-w", ...args], netns });

@@ -130,12 +130,22 @@ export class NftBackend implements FirewallBackend {
   }
 
   async replace(netns: Netns, set: TaggedRules): Promise<void> {
-    const family = nftFamily(set.family);
-    const existing = await this.listRules(netns, set.family);
-    const ours = existing.filter((r) => r.comment === set.tag);
+    await this.replaceAll(netns, [set]);
+  }
+
+  /** One listing and one transaction for the rules of many resources of one family. */
+  async replaceAll(netns: Netns, sets: readonly TaggedRules[]): Promise<void> {
+    const [first] = sets;
+    if (!first) return;
+    if (sets.some((s) => s.family !== first.family)) throw new Error("replaceAll: one family at a time");
+    const family = nftFamily(first.family);
+    const tags = new Set(sets.map((s) => s.tag));
+    const existing = await this.listRules(netns, first.family);
+    const ours = existing.filter((r) => r.comment !== undefined && tags.has(r.comment));
     const others = existing.length - ours.length;
+    const adding = sets.flatMap((set) => set.rules.map((rule) => ({ rule, set })));
     const lines: string[] = [];
-    if (set.rules.length === 0 && others === 0) {
+    if (adding.length === 0 && others === 0) {
       // Our last rules are going: the table goes with them (nothing else lives in it).
       if (existing.length > 0) lines.push(`delete table ${family} ${NFT_TABLE}`);
     } else {
@@ -144,7 +154,7 @@ export class NftBackend implements FirewallBackend {
       for (const [chain, declaration] of Object.entries(CHAIN_DECLARATIONS)) lines.push(`  chain ${chain} { ${declaration} }`);
       lines.push("}");
       for (const rule of ours) lines.push(`delete rule ${family} ${NFT_TABLE} ${rule.chain} handle ${rule.handle}`);
-      for (const rule of set.rules) lines.push(`add rule ${family} ${NFT_TABLE} ${rule.chain} ${nftRuleExpression(set.family, rule, set.tag)}`);
+      for (const { rule, set } of adding) lines.push(`add rule ${family} ${NFT_TABLE} ${rule.chain} ${nftRuleExpression(set.family, rule, set.tag)}`);
     }
     if (lines.length === 0) return;
     await this.runner.run({ argv: ["nft", "-f", "-"], stdin: `${lines.join("\n")}\n`, netns });

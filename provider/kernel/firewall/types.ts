@@ -54,6 +54,8 @@ export interface FirewallBackend {
   readonly name: "nftables" | "iptables";
   /** Makes the rules carrying `set.tag` exactly `set.rules` (none: removes them), atomically. */
   replace(netns: Netns, set: TaggedRules): Promise<void>;
+  /** The same for several resources of one family, in as few transactions as the backend allows. */
+  replaceAll(netns: Netns, sets: readonly TaggedRules[]): Promise<void>;
   /** Number of rules carrying `tag` (0 when our table or the namespace is gone). */
   count(netns: Netns, family: IpFamily, tag: string): Promise<number>;
   /** Our IPv4 port forwards (DNAT in prerouting). */
