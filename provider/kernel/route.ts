@@ -1,6 +1,7 @@
 import { isNotFound, type Runner } from "../exec";
 import { ip, ipJson, type Netns } from "./ip";
 import { ipRouteSchema, parseIpJson } from "./schemas";
+import { sharedRead } from "./shared";
 import { inSubnetOf } from "./subnet";
 
 /**
@@ -102,7 +103,8 @@ export async function connectedNetworkOf(runner: Runner, netns: Netns, address: 
   const family = address.includes(":") ? "-6" : "-4";
   let out: string;
   try {
-    out = await ipJson(runner, netns, [family, "route", "show", "table", "main", "scope", "link"]);
+    const argv = [family, "route", "show", "table", "main", "scope", "link"];
+    out = await sharedRead(runner, `${netns ?? ""} ${argv.join(" ")}`, () => ipJson(runner, netns, argv));
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Runner } from "../exec";
 import { firewall, type Netns } from "../kernel";
-import { familyOf, ipAddress, networkCidr } from "./validation";
+import { ipAddress, maybeFamilyOf, networkCidr } from "./validation";
 
 export const firewallChoice = z.enum(["auto", "nftables", "iptables"]).default("auto");
 export type BackendName = "nftables" | "iptables";
@@ -27,7 +27,7 @@ export const addressOrNetwork = z.union([ipAddress, networkCidr], { error: "must
 
 /** The one address family of a set of addresses, or an error naming the mix. */
 export function familyOfAll(values: readonly (string | undefined)[]): firewall.IpFamily {
-  const families = new Set(values.filter((v): v is string => !!v).map(familyOf));
+  const families = new Set(values.filter((v): v is string => !!v).map(maybeFamilyOf).filter((f) => f !== undefined));
   if (families.size > 1) throw new Error("addresses mix IPv4 and IPv6");
   return families.has("ipv6") ? "ipv6" : "ipv4";
 }

@@ -4,7 +4,7 @@ import { isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
 import { checkWith, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { addressOrNetwork, applyRules, countRules, familyOfAll, firewallChoice, portOrRange, toRange, type BackendName } from "./firewall";
-import { interfaceName, ipAddress, netnsName, ownershipTag } from "./validation";
+import { interfaceName, ipAddress, isUnknown, netnsName, ownershipTag } from "./validation";
 
 export const natRuleInputs = z
   .object({
@@ -26,6 +26,7 @@ export const natRuleInputs = z
     tag: ownershipTag.max(120),
   })
   .superRefine((r, ctx) => {
+    if (isUnknown(r.type)) return; // what applies depends on the type: judged once it is known
     const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
     if (r.type !== "snat" && r.toSource) issue("toSource", `toSource applies only to snat, not ${r.type}`);
     if (r.type === "snat" && !r.toSource) issue("toSource", "snat needs toSource (the address to rewrite the source to)");

@@ -5,7 +5,7 @@ import { connectedNetworkOf, type firewall } from "../kernel";
 import { checkWith, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { applyRules, firewallChoice, portOrRange, toRange, type BackendName } from "./firewall";
 import { deleteRules, moveRules, readRules, repairsDrift, type TaggedOutputs } from "./natrule";
-import { familyOf, ipAddress, netnsName, ownershipTag } from "./validation";
+import { familyOf, ipAddress, maybeFamilyOf, netnsName, ownershipTag } from "./validation";
 
 const ANY_ADDRESS = ["0.0.0.0", "::"];
 
@@ -27,11 +27,14 @@ export const portForwardInputs = z
     tag: ownershipTag.max(120),
   })
   .superRefine((f, ctx) => {
+    // zod runs this even when hostPort failed its own check (or is unknown at preview).
+    if (!portOrRange.safeParse(f.hostPort).success) return;
     const range = toRange(f.hostPort);
     if (range.from !== range.to && f.targetPort !== undefined && f.targetPort !== range.from) {
       ctx.addIssue({ code: "custom", path: ["targetPort"], message: "a port range forwards to the same ports on the target: leave targetPort unset" });
     }
-    if (f.hostAddress && !ANY_ADDRESS.includes(f.hostAddress) && familyOf(f.hostAddress) !== familyOf(f.target)) {
+    const [hostFamily, targetFamily] = [maybeFamilyOf(f.hostAddress ?? ""), maybeFamilyOf(f.target)];
+    if (f.hostAddress && !ANY_ADDRESS.includes(f.hostAddress) && hostFamily && targetFamily && hostFamily !== targetFamily) {
       ctx.addIssue({ code: "custom", path: ["hostAddress"], message: `hostAddress ${f.hostAddress} and target ${f.target} are of different families` });
     }
   });

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addRoute, deleteRoute, OUR_ROUTE_PROTOCOL, replaceRoute, showRoute, type RouteSpec } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
-import { familyOf, interfaceName, ipAddress, netnsName, networkCidr } from "./validation";
+import { familyOf, interfaceName, ipAddress, maybeFamilyOf, netnsName, networkCidr } from "./validation";
 
 const tableName = z.union([
   z.enum(["main", "local", "default"]),
@@ -26,10 +26,11 @@ export const routeInputs = z
   })
   .superRefine((r, ctx) => {
     if (!r.via && !r.device) ctx.addIssue({ code: "custom", path: ["via"], message: "a route needs `via` (a gateway), `device`, or both" });
-    const family = r.destination === "default" ? r.family ?? (r.via ? familyOf(r.via) : "ipv4") : familyOf(r.destination);
+    const family = r.destination === "default" ? (r.family ?? (r.via ? maybeFamilyOf(r.via) : "ipv4")) : maybeFamilyOf(r.destination);
     for (const field of ["via", "source"] as const) {
       const value = r[field];
-      if (value && familyOf(value) !== family) ctx.addIssue({ code: "custom", path: [field], message: `${value} is ${familyOf(value)} but the route is ${family}` });
+      const valueFamily = value ? maybeFamilyOf(value) : undefined;
+      if (family && valueFamily && valueFamily !== family) ctx.addIssue({ code: "custom", path: [field], message: `${value} is ${valueFamily} but the route is ${family}` });
     }
   });
 export type RouteInputs = z.infer<typeof routeInputs>;

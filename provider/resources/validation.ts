@@ -92,6 +92,15 @@ export function canonicalInterfaceAddress(cidr: string): string {
   return `${addr.toString()}/${len}`;
 }
 
+/**
+ * The family of an address or CIDR, or undefined when it is not one. Object-level checks use
+ * this: zod runs them even when a field failed its own check (or is still unknown at preview).
+ */
+export function maybeFamilyOf(addressOrCidr: string): "ipv4" | "ipv6" | undefined {
+  const address = addressOrCidr.split("/")[0] ?? "";
+  return isStrictAddress(address) ? familyOf(address) : undefined;
+}
+
 export function familyOf(addressOrCidr: string): "ipv4" | "ipv6" {
   return ipaddr.parse(addressOrCidr.split("/")[0] ?? "").kind();
 }

@@ -4,7 +4,7 @@ import { isExists, type Runner } from "../exec";
 import { addVeth, deleteLink, showLink, type LinkState, type Netns } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { freshLink, reconcileLink } from "./links";
-import { interfaceAddress, interfaceName, mtu, netnsName, ownershipTag } from "./validation";
+import { interfaceAddress, interfaceName, isUnknown, mtu, netnsName, ownershipTag } from "./validation";
 
 const peerInputs = z.object({
   name: interfaceName,
@@ -27,6 +27,8 @@ export const vethInputs = z
     tag: ownershipTag,
   })
   .superRefine((v, ctx) => {
+    // Unknown at preview: two unknown namespaces are not known to be the same one.
+    if ([v.name, v.peer.name, v.namespace, v.peer.namespace, v.host].some(isUnknown)) return;
     if (v.name === v.peer.name && (v.namespace ?? v.host) === (v.peer.namespace ?? v.host)) {
       ctx.addIssue({ code: "custom", path: ["peer", "name"], message: `peer name ${v.peer.name} equals the first end's name in the same namespace` });
     }

@@ -18,5 +18,6 @@ export function interfaceNameFor(prefix: string, name: string): string {
 export function namespaceNameFor(name: string): string {
   if (/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(name)) return name;
   const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
-  return `${name.replace(/[^A-Za-z0-9_.-]/g, "-").replace(/^[-.]+/, "").slice(0, 50)}-${hash}`;
+  const kept = name.replace(/[^A-Za-z0-9_.-]/g, "-").replace(/^[-.]+/, "").slice(0, 50);
+  return kept ? `${kept}-${hash}` : `ns-${hash}`;
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isNotFound, type Runner } from "../../exec";
 import type { Netns } from "../ip";
+import { sharedRead } from "../shared";
 import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
 /** Our table, one per family; nothing outside it is ever edited. */
@@ -126,7 +127,9 @@ export class NftBackend implements FirewallBackend {
   }
 
   async count(netns: Netns, family: IpFamily, tag: string): Promise<number> {
-    return (await this.listRules(netns, family)).filter((r) => r.comment === tag).length;
+    // A refresh reads every firewall resource at once: they share one listing.
+    const rules = await sharedRead(this.runner, `nft ${netns ?? ""} ${family}`, () => this.listRules(netns, family));
+    return rules.filter((r) => r.comment === tag).length;
   }
 
   async replace(netns: Netns, set: TaggedRules): Promise<void> {
