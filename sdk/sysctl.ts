@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { defaultHost, TYPE_MODULE } from "./common";
+import { defaultHost, ownershipTag, TYPE_MODULE } from "./common";
 import { stubs } from "./stub";
 
 export interface SysctlArgs {
@@ -19,6 +19,6 @@ export class Sysctl extends pulumi.dynamic.Resource {
   declare readonly previous: pulumi.Output<string>;
 
   constructor(name: string, args: SysctlArgs, opts?: pulumi.CustomResourceOptions) {
-    super(stubs.sysctl, name, { host: defaultHost(), ...args, previous: undefined }, opts, TYPE_MODULE, "Sysctl");
+    super(stubs.sysctl, name, { host: defaultHost(), ...args, tag: ownershipTag(name), previous: undefined }, opts, TYPE_MODULE, "Sysctl");
   }
 }

@@ -1,9 +1,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isNotFound, type Runner } from "../exec";
-import { readSysctl, writeSysctl } from "../kernel";
+import { readSysctl, readSysctlRecord, writeSysctl, writeSysctlRecord } from "../kernel";
 import { checkWith, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
-import { netnsName } from "./validation";
+import { netnsName, ownershipTag } from "./validation";
 
 export const sysctlInputs = z.object({
   key: z
@@ -13,6 +13,8 @@ export const sysctlInputs = z.object({
   value: z.string().regex(/^[A-Za-z0-9_.:-]+( [A-Za-z0-9_.:-]+)*$/, "value must be words of letters, digits, '_', '.', ':' or '-' separated by single spaces"),
   namespace: netnsName.optional(),
   host: netnsName.optional(),
+  /** Which resource wants the value: several may share one key (e.g. ip_forward). */
+  tag: ownershipTag.optional(),
 });
 export type SysctlInputs = z.infer<typeof sysctlInputs>;
 
@@ -28,8 +30,9 @@ function normalize(value: string): string {
 }
 
 /**
- * A sysctl under net.* in a namespace. Records the value it found and restores it on delete,
- * unless something else has changed it since (then it leaves it alone).
+ * A sysctl under net.* in a namespace. Records the value it found (in its outputs and in a
+ * record on the host shared by every resource that sets the same key) and restores it when
+ * the last of them is deleted, unless something else has changed it since (then it leaves it).
  */
 export class SysctlProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
@@ -50,7 +53,12 @@ export class SysctlProvider implements pulumi.dynamic.ResourceProvider {
   async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
     const inputs = sysctlInputs.parse(raw);
     const where = whereOf(inputs.namespace, inputs.host);
-    const previous = normalize(await readSysctl(this.runner, where, inputs.key));
+    const record = await readSysctlRecord(this.runner, where, inputs.key);
+    // A record means a resource of ours changed the key already (maybe this one, in a run that
+    // was killed before Pulumi saved it): the original value is the recorded one.
+    const previous = record?.original ?? normalize(await readSysctl(this.runner, where, inputs.key));
+    const owner = inputs.tag ?? `sysctl/${idPart(where)}/${inputs.key}`;
+    await writeSysctlRecord(this.runner, where, inputs.key, { original: previous, owners: [...new Set([...(record?.owners ?? []), owner])] });
     await writeSysctl(this.runner, where, inputs.key, inputs.value);
     const outs: SysctlOutputs = { ...inputs, previous, schemaVersion: SCHEMA_VERSION };
     return { id: `sysctl/${idPart(where)}/${inputs.key}`, outs };
@@ -83,9 +91,19 @@ export class SysctlProvider implements pulumi.dynamic.ResourceProvider {
       if (isNotFound(err)) return; // the namespace (or the interface of a per-device key) is gone
       throw err;
     }
+    const owner = stored.tag ?? `sysctl/${idPart(where)}/${stored.key}`;
+    const record = await readSysctlRecord(this.runner, where, stored.key);
+    const others = (record?.owners ?? []).filter((o) => o !== owner);
+    if (others.length > 0) {
+      // Another resource still wants this key set: leave the value, drop our claim.
+      await writeSysctlRecord(this.runner, where, stored.key, { original: record?.original ?? stored.previous, owners: others });
+      return;
+    }
+    await writeSysctlRecord(this.runner, where, stored.key, undefined);
+    const original = record?.original ?? stored.previous;
     // Restore only what is still ours: a value changed since by someone else is left alone.
-    if (current === normalize(stored.value) && current !== stored.previous) {
-      await writeSysctl(this.runner, where, stored.key, stored.previous);
+    if (current === normalize(stored.value) && current !== original) {
+      await writeSysctl(this.runner, where, stored.key, original);
     }
   }
 }

@@ -35,6 +35,27 @@ describeAsRoot("sysctl provider on the kernel", () => {
     await ctx.sandbox.run(["sysctl", "-qw", "net.ipv4.conf.lo.route_localnet=0"]);
   });
 
+  test("two resources on one key: the value stays until the last is deleted, then the original returns", async () => {
+    const { sysctl } = makeProviders(ctx.sandbox.runner);
+    const a = await sysctl.create((await sysctl.check!({}, { key: "net.ipv4.ip_forward", value: "1", tag: "hostnet:p/s1/fwd" })).inputs!);
+    const b = await sysctl.create((await sysctl.check!({}, { key: "net.ipv4.ip_forward", value: "1", tag: "hostnet:p/s2/fwd" })).inputs!);
+    expect(b.outs).toMatchObject({ previous: "0" });
+    await sysctl.delete!(a.id, a.outs);
+    expect(await read("net.ipv4.ip_forward")).toBe("1");
+    await sysctl.delete!(b.id, b.outs);
+    expect(await read("net.ipv4.ip_forward")).toBe("0");
+  });
+
+  test("a run killed before Pulumi saved the resource: the next create still knows the original", async () => {
+    const { sysctl } = makeProviders(ctx.sandbox.runner);
+    const inputs = (await sysctl.check!({}, { key: "net.ipv4.ip_forward", value: "1", tag: "hostnet:p/s/fwd" })).inputs!;
+    await sysctl.create(inputs); // its outputs are lost with the killed run
+    const again = await sysctl.create(inputs);
+    expect(again.outs).toMatchObject({ previous: "0" });
+    await sysctl.delete!(again.id, again.outs);
+    expect(await read("net.ipv4.ip_forward")).toBe("0");
+  });
+
   test("in a namespace, and gone with it", async () => {
     const { sysctl } = makeProviders(ctx.sandbox.runner);
     await ctx.sandbox.run(["ip", "netns", "add", "sy"]);

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Sandbox } from "./sandbox";
 
@@ -59,14 +59,7 @@ export class PulumiProject {
   /** Runs `pulumi <args>` inside the sandbox; never throws on a non-zero exit. */
   cli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
     const argv = [...this.where.sandbox.prefix(), "pulumi", ...args, "--non-interactive", "--cwd", this.programDir];
-    const env = {
-      ...process.env,
-      PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}`,
-      PULUMI_CONFIG_PASSPHRASE: "hostnet-test",
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      // The program's Node must be the one setup chose (first on PATH via scripts/env.sh).
-      NODE_OPTIONS: "",
-    };
+    const env = this.env();
     return new Promise((done) => {
       const [file, ...rest] = argv;
       const child = spawn(file ?? "nsenter", rest, { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -80,6 +73,26 @@ export class PulumiProject {
         done({ code: code ?? -1, stdout, stderr, output: stdout + stderr });
       });
     });
+  }
+
+  /**
+   * Starts `pulumi up` and kills it with SIGKILL, with every process it started (its own
+   * process group), as a crash or a power cut would, as soon as `when` answers true (polled).
+   * Resolves when all are gone.
+   */
+  async upKilledWhen(when: () => Promise<boolean>): Promise<void> {
+    const [file, ...rest] = [...this.where.sandbox.prefix(), "pulumi", "up", "--yes", "--skip-preview", "--stack", this.stack, "--non-interactive", "--cwd", this.programDir];
+    const child = spawn(file ?? "nsenter", rest, { env: this.env(), stdio: "ignore", detached: true });
+    let finished = false;
+    const closed = new Promise<void>((done) => child.on("close", () => done()));
+    void closed.then(() => (finished = true));
+    while (!finished && !(await when())) await new Promise((r) => setTimeout(r, 25));
+    try {
+      process.kill(-(child.pid ?? 0), "SIGKILL");
+    } catch {
+      // It had finished already.
+    }
+    await closed;
   }
 
   /** `pulumi up`; throws with the CLI's output when it fails. */
@@ -102,6 +115,47 @@ export class PulumiProject {
   async outputs(): Promise<Record<string, unknown>> {
     const result = await this.must(["stack", "output", "--json", "--stack", this.stack]);
     return JSON.parse(result.stdout) as Record<string, unknown>;
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}`,
+      PULUMI_CONFIG_PASSPHRASE: "hostnet-test",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      // The program's Node must be the one setup chose (first on PATH via scripts/env.sh).
+      NODE_OPTIONS: "",
+    };
+  }
+
+  /**
+   * The CLI's own handling of a killed run: `pulumi cancel` removes the lock it left, and a
+   * refresh drops the creates it left pending (our creates adopt what they had made).
+   */
+  async recoverFromKill(): Promise<{ restoredFromBackup: boolean }> {
+    const restoredFromBackup = this.restoreTruncatedCheckpoint();
+    await this.must(["cancel", "--yes", "--stack", this.stack]);
+    await this.must(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", this.stack]);
+    return { restoredFromBackup };
+  }
+
+  /**
+   * A kill while the file backend writes its checkpoint can leave the stack file empty
+   * ("failed to load checkpoint: EOF"); the backend keeps the previous one as <stack>.json.bak.
+   * Put it back, as a person would: what was made since is ours and adopted by the next up.
+   */
+  private restoreTruncatedCheckpoint(): boolean {
+    const stacks = join(this.dir, "state", ".pulumi", "stacks");
+    const file = readdirSync(stacks, { recursive: true, encoding: "utf8" }).map((f) => join(stacks, f)).find((f) => f.endsWith(`${this.stack}.json`));
+    if (!file) return false;
+    try {
+      JSON.parse(readFileSync(file, "utf8"));
+      return false;
+    } catch {
+      if (!existsSync(`${file}.bak`)) return false;
+      copyFileSync(`${file}.bak`, file);
+      return true;
+    }
   }
 
   async config(key: string, value: string): Promise<void> {

@@ -25,10 +25,12 @@ export class Sandbox {
   }
 
   static async create(): Promise<Sandbox> {
+    // Mount points for the sandbox's private tmpfs: named namespaces, and the provider's records.
     mkdirSync("/run/netns", { recursive: true });
+    mkdirSync("/run/pulumi-hostnet", { recursive: true });
     const holder = spawn(
       "unshare",
-      ["--net", "--mount", "--propagation", "private", "--", "sh", "-c", "mount -t tmpfs hostnet-sandbox /run/netns && ip link set lo up && echo ready && exec sleep infinity"],
+      ["--net", "--mount", "--propagation", "private", "--", "sh", "-c", "mount -t tmpfs hostnet-sandbox /run/netns && mount -t tmpfs hostnet-sandbox /run/pulumi-hostnet && ip link set lo up && echo ready && exec sleep infinity"],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     await new Promise<void>((resolve, reject) => {
