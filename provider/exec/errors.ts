@@ -27,12 +27,17 @@ export class CommandError extends Error {
 
   constructor(argv: readonly string[], exitCode: number | undefined, stderr: string, kind?: ErrorKind) {
     const words = stderr.trim() || `exit code ${exitCode ?? "unknown"}`;
-    super(`${argv.join(" ")}: ${words}`);
+    const resolvedKind = kind ?? classifyStderr(stderr);
+    const hint =
+      resolvedKind === "permission"
+        ? " (pulumi-hostnet needs CAP_NET_ADMIN to change links, routes and firewall rules, and CAP_SYS_ADMIN to make namespaces: run pulumi as root, or grant those capabilities)"
+        : "";
+    super(`${argv.join(" ")}: ${words}${hint}`);
     this.name = "CommandError";
     this.argv = argv;
     this.exitCode = exitCode;
     this.stderr = stderr;
-    this.kind = kind ?? classifyStderr(stderr);
+    this.kind = resolvedKind;
   }
 }
 

@@ -51,6 +51,8 @@ const containers = [["c1", "10.0.3.2"], ["c2", "10.0.3.3"]].map(([name, address]
 });
 new hostnet.NatRule("masq", { type: "masquerade", source: "10.0.3.0/24", outInterface: uplink.name, firewallBackend: backend }, { dependsOn: [forwarding] });
 new hostnet.PortForward("web-http", { protocol: "tcp", hostPort: 8080, target: "10.0.3.2", targetPort: 80, firewallBackend: backend }, { dependsOn: containers });
+// Bound to the uplink address only: not reachable at the host's other addresses.
+new hostnet.PortForward("web-bound", { protocol: "tcp", hostPort: 8081, hostAddress: "10.200.0.1", target: "10.0.3.2", targetPort: 80, firewallBackend: backend }, { dependsOn: containers });
 new hostnet.PortForward("web-dns", { protocol: "udp", hostPort: 15353, target: "10.0.3.2", targetPort: 5353, firewallBackend: backend }, { dependsOn: containers });
 `;
 }
@@ -101,6 +103,12 @@ export function natScenario(backend: Backend): void {
 
     test("hairpin: the neighbour on the bridge reaches c1 through the host port", async () => {
       expect(await ctx.sandbox.ask("c2", "tcp", "10.200.0.1", 8080)).toBe("10.0.3.1");
+    });
+
+    test("a forward bound to one host address answers there and nowhere else", async () => {
+      expect(await ctx.sandbox.ask("outside", "tcp", "10.200.0.1", 8081)).toBe("10.200.0.2");
+      expect(await ctx.sandbox.ask("c2", "tcp", "10.0.3.1", 8081)).toBeUndefined();
+      expect(await ctx.sandbox.ask("c2", "tcp", "10.0.3.1", 8080)).toBe("10.0.3.1"); // the unbound one does
     });
 
     test("rules flushed by hand are drift: refresh drops them, up restores them (scenario 7)", async () => {
