@@ -7,7 +7,7 @@ source "$(dirname "$0")/env.sh"
 cd "$_hostnet_root"
 mkdir -p test/.work
 result=test/.work/jest-result.json
-rm -f "$result"
+rm -f "$result" test/.work/leaks.jsonl
 # execa is ESM-only; jest loads it through require(esm), which needs Node >= 24.9 and this flag.
 NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning ${NODE_OPTIONS:-}" node node_modules/jest/bin/jest.js --json --outputFile="$result" "$@"
 rc=$?
@@ -25,5 +25,13 @@ if [ "$(id -u)" = 0 ] && [ "$skipped" != 0 ]; then
   rc=1
 fi
 if [ "$passed" = 0 ]; then rc=1; fi
+if [ -f test/.work/leaks.jsonl ]; then
+  node -e '
+    const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const leaked = lines.flatMap((l) => l.leaked.map((x) => `${l.file}: ${x}`));
+    console.log(`leak guard: ${leaked.length} leaked objects over ${lines.length} sandboxes`);
+    for (const l of leaked.slice(0, 20)) console.log(`  ${l}`);
+  ' "$PWD/test/.work/leaks.jsonl"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $rc
