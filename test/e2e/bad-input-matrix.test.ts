@@ -1,0 +1,220 @@
+// A table of bad inputs across every resource and both components. Each case is refused twice:
+// by the provider's check() called directly (fake runner: names the property), and by a real
+// `pulumi preview` (names the resource and the property, or fails with the component's message)
+// that leaves the sandbox as it was.
+//
+// Pulumi stops a preview at the first failing check (`--continue-on-error` does not change that,
+// checked with pulumi 3.260), so every case has a preview of its own; they run two at a time,
+// each lane with its own project and stack (a preview that fails writes no state, so a lane's
+// stack is reused from case to case).
+import { FakeRunner } from "../../provider/exec";
+import { makeProviders, type ResourceKind } from "../../provider/resources";
+import { describeAsRoot, useSandbox } from "../support/guard";
+import { PulumiProject, type CliResult } from "../support/pulumi";
+
+jest.setTimeout(600_000);
+
+/** Previews at a time. Each spends about half its time waiting (process start-up, gRPC handshakes), so on 2 cores a third lane keeps both busy. */
+const LANES = Number(process.env.MATRIX_LANES ?? 3);
+
+type Props = Record<string, unknown>;
+
+/** A resource given bad input: its check fails, naming `field`. */
+interface ResourceCase {
+  readonly what: string;
+  readonly type: keyof typeof SDK_DEFAULTS;
+  readonly args: Props;
+  readonly field: string;
+  readonly reason?: RegExp;
+}
+
+/** A component given bad input: its constructor throws `message`, or a child's check names `resource` and `field`. */
+interface ComponentCase {
+  readonly what: string;
+  readonly code: string;
+  readonly message?: RegExp;
+  readonly resource?: string;
+  readonly field?: string;
+}
+
+/** What each SDK class adds to the arguments before the engine calls check (sdk/*.ts). */
+const SDK_DEFAULTS = {
+  Namespace: { kind: "namespace", defaults: { loopbackUp: true, adopt: false }, tagged: true },
+  Bridge: { kind: "bridge", defaults: { addresses: [], up: true, adopt: false }, tagged: true },
+  VethPair: { kind: "veth", defaults: { addresses: [], up: true, adopt: false }, tagged: true },
+  Route: { kind: "route", defaults: { table: "main", adopt: false }, tagged: false },
+  Address: { kind: "address", defaults: { adopt: false }, tagged: false },
+  Sysctl: { kind: "sysctl", defaults: {}, tagged: false },
+  NatRule: { kind: "natrule", defaults: { firewallBackend: "auto" }, tagged: true },
+  PortForward: { kind: "portforward", defaults: { firewallBackend: "auto", fromHost: true, hairpin: true }, tagged: true },
+} as const satisfies Record<string, { kind: ResourceKind; defaults: Props; tagged: boolean }>;
+
+const L16 = "abcdefghijklmnop";
+const r = (what: string, type: ResourceCase["type"], args: Props, field: string, reason?: RegExp): ResourceCase => ({ what, type, args, field, reason });
+
+const resourceCases: ResourceCase[] = [
+  // Namespace
+  r("namespace: name of 65 characters", "Namespace", { name: "n".repeat(65) }, "name", /at most 64/),
+  r("namespace: empty name", "Namespace", { name: "" }, "name", /must not be empty/),
+  r("namespace: name with '/'", "Namespace", { name: "a/b" }, "name"),
+  r("namespace: unicode name", "Namespace", { name: "café" }, "name"),
+  r("namespace: loopbackUp that is not a boolean", "Namespace", { name: "ok", loopbackUp: "yes" }, "loopbackUp"),
+  r("namespace: missing name", "Namespace", {}, "name"),
+  // Bridge
+  r("bridge: name of 16 characters", "Bridge", { name: L16 }, "name", /at most 15/),
+  r("bridge: empty name", "Bridge", { name: "" }, "name", /must not be empty/),
+  r("bridge: name with '/'", "Bridge", { name: "br/0" }, "name"),
+  r("bridge: name with a space", "Bridge", { name: "br 0" }, "name"),
+  r("bridge: name starting with '-'", "Bridge", { name: "-br0" }, "name", /must not start with '-'/),
+  r("bridge: prefix length 33", "Bridge", { name: "br0", addresses: ["10.0.3.1/33"] }, "addresses[0]"),
+  r("bridge: network address as a host", "Bridge", { name: "br0", addresses: ["10.0.3.0/24"] }, "addresses[0]", /network address/),
+  r("bridge: broadcast address as a host, second in the list", "Bridge", { name: "br0", addresses: ["10.0.3.1/24", "10.0.4.255/24"] }, "addresses[1]", /broadcast address/),
+  r("bridge: MTU 65536", "Bridge", { name: "br0", mtu: 65536 }, "mtu", /at most 65535/),
+  r("bridge: missing name", "Bridge", {}, "name"),
+  // VethPair
+  r("veth: name of 16 characters", "VethPair", { name: L16, peer: { name: "eth0" } }, "name", /at most 15/),
+  r("veth: unicode peer name", "VethPair", { name: "vh0", peer: { name: "éth0" } }, "peer.name"),
+  r("veth: both ends one name in one namespace", "VethPair", { name: "vh0", peer: { name: "vh0" } }, "peer.name", /equals the first end/),
+  r("veth: master with a space", "VethPair", { name: "vh0", master: "br 0", peer: { name: "eth0" } }, "master"),
+  r("veth: peer address /33", "VethPair", { name: "vh0", peer: { name: "eth0", addresses: ["10.0.3.2/33"] } }, "peer.addresses[0]"),
+  r("veth: peer namespace with '/'", "VethPair", { name: "vh0", peer: { name: "eth0", namespace: "../x" } }, "peer.namespace"),
+  r("veth: missing peer", "VethPair", { name: "vh0" }, "peer"),
+  // Route
+  r("route: destination /33", "Route", { destination: "10.0.3.0/33", device: "lo" }, "destination"),
+  r("route: IPv6 gateway for an IPv4 route", "Route", { destination: "10.0.3.0/24", via: "fd00::1" }, "via", /ipv6 but the route is ipv4/),
+  r("route: IPv4 gateway for an IPv6 route", "Route", { destination: "fd00:1::/64", via: "10.0.0.1" }, "via", /ipv4 but the route is ipv6/),
+  r("route: gateway that is a word", "Route", { destination: "default", via: "gateway" }, "via"),
+  r("route: device of 16 characters", "Route", { destination: "default", device: L16 }, "device"),
+  r("route: negative metric", "Route", { destination: "default", via: "10.0.0.1", metric: -1 }, "metric"),
+  r("route: table with a shell command", "Route", { destination: "default", via: "10.0.0.1", table: "main; reboot" }, "table"),
+  r("route: missing destination", "Route", { via: "10.0.0.1" }, "destination"),
+  // Address
+  r("address: network address", "Address", { device: "lo", address: "10.0.3.0/24" }, "address", /network address/),
+  r("address: prefix 129 on IPv6", "Address", { device: "lo", address: "fd00::1/129" }, "address"),
+  r("address: device with '/'", "Address", { device: "e/th0", address: "10.0.3.1/24" }, "device"),
+  r("address: missing address", "Address", { device: "lo" }, "address"),
+  // Sysctl
+  r("sysctl: key with a shell command", "Sysctl", { key: "net.ipv4.ip_forward;reboot", value: "1" }, "key"),
+  r("sysctl: value with a newline", "Sysctl", { key: "net.ipv4.ip_forward", value: "1\n0" }, "value"),
+  r("sysctl: empty value", "Sysctl", { key: "net.ipv4.ip_forward", value: "" }, "value"),
+  // NatRule
+  r("nat: unknown type", "NatRule", { type: "redirect", source: "10.0.3.0/24" }, "type"),
+  r("nat: masquerade with toSource", "NatRule", { type: "masquerade", source: "10.0.3.0/24", toSource: "10.0.9.1" }, "toSource", /only to snat/),
+  r("nat: dnat without toDestination", "NatRule", { type: "dnat", protocol: "tcp", destinationPort: 80 }, "toDestination"),
+  r("nat: dnat matching outInterface", "NatRule", { type: "dnat", toDestination: "10.0.3.2", outInterface: "eth0" }, "outInterface", /before routing/),
+  r("nat: port without protocol", "NatRule", { type: "dnat", toDestination: "10.0.3.2", destinationPort: 80 }, "protocol", /need a protocol/),
+  r("nat: source with host bits", "NatRule", { type: "masquerade", source: "10.0.3.1/24" }, "source"),
+  r("nat: destination port 65536", "NatRule", { type: "dnat", toDestination: "10.0.3.2", protocol: "tcp", destinationPort: 65536 }, "destinationPort"),
+  r("nat: reversed toPort range", "NatRule", { type: "dnat", toDestination: "10.0.3.2", protocol: "tcp", destinationPort: "80-90", toPort: "90-80" }, "toPort"),
+  r("nat: unknown firewall backend", "NatRule", { type: "masquerade", source: "10.0.3.0/24", firewallBackend: "pf" }, "firewallBackend"),
+  // PortForward
+  r("forward: host port 0", "PortForward", { protocol: "tcp", hostPort: 0, target: "10.0.3.2" }, "hostPort"),
+  r("forward: host port 65536", "PortForward", { protocol: "tcp", hostPort: 65536, target: "10.0.3.2" }, "hostPort"),
+  r("forward: reversed port range", "PortForward", { protocol: "udp", hostPort: "9000-8000", target: "10.0.3.2" }, "hostPort", /reversed/),
+  r("forward: range starting at 0", "PortForward", { protocol: "udp", hostPort: "0-10", target: "10.0.3.2" }, "hostPort"),
+  r("forward: fractional port", "PortForward", { protocol: "tcp", hostPort: 8080.5, target: "10.0.3.2" }, "hostPort"),
+  r("forward: protocol sctp", "PortForward", { protocol: "sctp", hostPort: 80, target: "10.0.3.2" }, "protocol"),
+  r("forward: missing protocol", "PortForward", { hostPort: 80, target: "10.0.3.2" }, "protocol"),
+  r("forward: target with a prefix", "PortForward", { protocol: "tcp", hostPort: 80, target: "10.0.3.2/24" }, "target"),
+  r("forward: target port with a range", "PortForward", { protocol: "tcp", hostPort: "8000-8010", target: "10.0.3.2", targetPort: 80 }, "targetPort", /leave targetPort unset/),
+  r("forward: IPv6 hostAddress for an IPv4 target", "PortForward", { protocol: "tcp", hostPort: 80, hostAddress: "fd00::1", target: "10.0.3.2" }, "hostAddress", /different families/),
+];
+
+const NET = `const n = new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24" });\n`;
+const componentCases: ComponentCase[] = [
+  { what: "two containers asking for one address", message: /address 10\.0\.3\.2 of c2 is already taken by c1 on 10\.0\.3\.0\/24/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, address: "10.0.3.2" });\nnew hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, address: "10.0.3.2" });` },
+  { what: "a container asking for the gateway's address", message: /address 10\.0\.3\.1 of c1 is already taken by the gateway of n/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, address: "10.0.3.1" });` },
+  { what: "a container address outside the subnet", message: /address 10\.0\.4\.2 of c1 is not a host address of 10\.0\.3\.0\/24/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, address: "10.0.4.2" });` },
+  { what: "the broadcast address as a container's", message: /address 10\.0\.3\.255 of c1 is not a host address/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, address: "10.0.3.255" });` },
+  { what: "a gateway outside its subnet", message: /address 10\.9\.9\.1 of the gateway of n is not a host address of 10\.0\.3\.0\/24/, code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24", gateway: "10.9.9.1" });` },
+  { what: "a subnet /33", message: /subnet "10\.0\.3\.0\/33" is not a CIDR/, code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/33" });` },
+  { what: "an IPv6 subnet", message: /only IPv4 bridge networks are supported/, code: `new hostnet.BridgeNetwork("n", { subnet: "fd00:3::/64" });` },
+  { what: "a subnet with host bits", message: /subnet 10\.0\.3\.1\/24 has host bits set; the network is 10\.0\.3\.0\/24/, code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.1/24" });` },
+  { what: "a full subnet", message: /no free address left on 10\.0\.3\.0\/30 for c2/, code: `const n = new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/30" });\nnew hostnet.ContainerNetwork("c1", { mode: "bridge", network: n });\nnew hostnet.ContainerNetwork("c2", { mode: "bridge", network: n });` },
+  { what: "two containers forwarding one host port", message: /host port tcp\/8080 of c2 is already forwarded by c1/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 80 }] });\nnew hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, ports: [{ hostPort: 8080 }] });` },
+  { what: "overlapping UDP port ranges", message: /host port udp\/5005-5020 of c2 is already forwarded by c1/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: "5000-5010", protocol: "udp" }] });\nnew hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, ports: [{ hostPort: "5005-5020", protocol: "udp" }] });` },
+  { what: "a bridge name of 16 characters", resource: "n-bridge", field: "name", code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24", bridgeName: "${L16}" });` },
+  { what: "a namespace name with a space", resource: "c1-netns", field: "name", code: `new hostnet.ContainerNetwork("c1", { mode: "none", namespaceName: "my ns" });` },
+  { what: "a host interface name of 16 characters", resource: "c1-veth", field: "name", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, hostInterfaceName: "${L16}" });` },
+  { what: "a container interface name with '/'", resource: "c1-veth", field: "peer.name", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, interfaceName: "eth/0" });` },
+  { what: "a container port of 70000", resource: "c1-tcp-8080", field: "targetPort", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 70000 }] });` },
+];
+
+/** A case's program, and what its preview must print. */
+interface Planned {
+  readonly what: string;
+  readonly code: string;
+  readonly expect: RegExp;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function propertyLine(resource: string, field: string): RegExp {
+  // e.g. "error: pulumi-nodejs:dynamic/hostnet:Bridge resource 'b': property name value {…} has a problem: …"
+  return new RegExp(`resource '${escape(resource)}': property ${escape(field)} value`);
+}
+
+const planned: Planned[] = [
+  ...resourceCases.map((c, i) => ({ what: c.what, code: `new hostnet.${c.type}("r${i}", ${JSON.stringify(c.args)});`, expect: propertyLine(`r${i}`, c.field) })),
+  ...componentCases.map((c) => ({ what: c.what, code: c.code, expect: c.message ?? propertyLine(c.resource ?? "", c.field ?? "") })),
+];
+
+describe("every resource case fails the provider's check, naming its property", () => {
+  const providers = makeProviders(new FakeRunner());
+
+  test.each(resourceCases.map((c, i) => ({ ...c, i })))("$what", async ({ type, args, field, reason, i }) => {
+    const sdk = SDK_DEFAULTS[type];
+    const news = { ...sdk.defaults, ...args, ...(sdk.tagged ? { tag: `hostnet:bad-input-matrix/test/r${i}` } : {}) };
+    const result = await providers[sdk.kind].check!({}, news);
+    expect(result.inputs).toBeUndefined();
+    expect(result.failures).toEqual(expect.arrayContaining([expect.objectContaining({ property: field, reason: reason ? expect.stringMatching(reason) : expect.any(String) })]));
+  });
+});
+
+describeAsRoot("every case fails `pulumi preview` and leaves the sandbox as it was", () => {
+  const ctx = useSandbox();
+  const lanes = Array.from({ length: LANES }, () => new PulumiProject(ctx, "bad-input-matrix"));
+  const outcomes = new Map<string, { result: CliResult; after: string }>();
+  let clean = 0;
+
+  beforeAll(async () => {
+    await Promise.all(lanes.map((lane) => lane.init()));
+    let next = 0;
+    await Promise.all(
+      lanes.map(async (lane) => {
+        for (let i = next++; i < planned.length; i = next++) {
+          const { what, code } = planned[i]!;
+          lane.writeProgram(code);
+          const result = await lane.preview();
+          outcomes.set(what, { result, after: await ctx.sandbox.snapshot() });
+        }
+      }),
+    );
+  });
+
+  afterAll(() => {
+    for (const lane of lanes) lane.cleanup();
+    console.log(`bad-input matrix: ${clean}/${planned.length} cases rejected cleanly`);
+  });
+
+  test("the matrix has at least 60 cases across every resource and both components", () => {
+    expect(planned.length).toBeGreaterThanOrEqual(60);
+    expect(new Set(resourceCases.map((c) => c.type)).size).toBe(Object.keys(SDK_DEFAULTS).length);
+    expect(componentCases.some((c) => c.code.includes("ContainerNetwork"))).toBe(true);
+    expect(new Set(planned.map((p) => p.what)).size).toBe(planned.length);
+  });
+
+  test.each(planned)("$what", ({ what, expect: line }) => {
+    const outcome = outcomes.get(what);
+    expect(outcome).toBeDefined();
+    const { result, after } = outcome!;
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(line);
+    // The engine never reached create: nothing to clean up, nothing changed.
+    expect(result.output).not.toMatch(/Exception calling application|Unhandled exception|TypeError|ReferenceError/);
+    expect(after).toEqual(ctx.before);
+    clean++;
+  });
+});
