@@ -3,10 +3,10 @@
 // `pulumi preview` (names the resource and the property, or fails with the component's message)
 // that leaves the sandbox as it was.
 //
-// Pulumi stops a preview at the first failing check (`--continue-on-error` does not change that,
-// checked with pulumi 3.260), so every case has a preview of its own; they run two at a time,
-// each lane with its own project and stack (a preview that fails writes no state, so a lane's
-// stack is reused from case to case).
+// Pulumi stops a preview at the first failing check and reports only that one (checked with
+// pulumi 3.260; `pulumi up --continue-on-error` stops there too), so every case has a preview of
+// its own. They run a few at a time (LANES), each lane with its own project and stack; a preview
+// that fails writes no state, so a lane's stack is reused from case to case.
 import { FakeRunner } from "../../provider/exec";
 import { makeProviders, type ResourceKind } from "../../provider/resources";
 import { describeAsRoot, useSandbox } from "../support/guard";
