@@ -1,6 +1,7 @@
 // Property-based tests (fast-check): derived names, address allocation, the parsers of `ip -json`
 // and `nft -j` output, and input validation. Pure functions and check() with the fake runner.
-// Failures print fast-check's counterexample and seed; `FUZZ_SEED=<n>` replays a run.
+// Failures print fast-check's counterexample and seed; `FUZZ_SEED=<n>` replays a run and
+// `FUZZ_RUNS=<k>` tries k times as many inputs (a deeper search than CI's).
 import fc from "fast-check";
 import type { z } from "zod";
 import { FakeRunner } from "../../provider/exec";
@@ -20,7 +21,8 @@ import { AddressPool, parseSubnet, toAddress } from "../../sdk/network/ipam";
 import { interfaceNameFor, namespaceNameFor } from "../../sdk/network/names";
 
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
-const runs = (numRuns: number): { numRuns: number; seed?: number } => (seed === undefined ? { numRuns } : { numRuns, seed });
+const factor = Number(process.env.FUZZ_RUNS ?? 1);
+const runs = (numRuns: number): { numRuns: number; seed?: number } => (seed === undefined ? { numRuns: numRuns * factor } : { numRuns: numRuns * factor, seed });
 /** For properties that hold only "with high probability": one fixed sample, so a run never flakes. */
 const FIXED = { seed: 20251126 };
 
