@@ -1,6 +1,7 @@
 // Faults: a command failing half-way through a create (the providers called directly, one
 // command made to fail for real in the kernel), a container's netns deleted by hand, two stacks
 // on one host, and kernel objects of a declared name that are not ours.
+import { ExecaRunner } from "../../provider/exec";
 import { makeProviders, type ResourceKind } from "../../provider/resources";
 import { FaultRunner, type Fault } from "../support/faults";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
@@ -170,7 +171,7 @@ new hostnet.NatRule("snat", { type: "snat", source: "10.${octet}.1.0/24", toSour
         const b = await footprint("b");
         expect(a.links).toHaveLength(2); // bridge, host end of the veth
         expect(b.links).toHaveLength(2);
-        expect(a.rules.length).toBeGreaterThanOrEqual(8); // masquerade 3, forward 5, snat 3
+        expect(a.rules).toHaveLength(11); // the network's masquerade 3, the port forward 5, the SNAT 3
         expect(b.rules.length).toBe(a.rules.length);
         await ctx.sandbox.serve("fb-web", "tcp", 80);
         expect(await ctx.sandbox.ask(undefined, "tcp", "10.94.0.1", 8094)).toBe("10.94.0.1");
@@ -185,6 +186,38 @@ new hostnet.NatRule("snat", { type: "snat", source: "10.${octet}.1.0/24", toSour
         // Both stacks turned forwarding on; the one still there keeps it on.
         expect((await run(["sysctl", "-n", "net.ipv4.ip_forward"])).trim()).toBe("1");
         await stackB.destroy();
+        expect(await ctx.sandbox.snapshot()).toEqual(start);
+      }));
+  });
+
+  describe("(d) two stacks setting one sysctl at the same moment", () => {
+    // What two concurrent `pulumi up`s of two stacks do, made deterministic: two provider
+    // instances (one per stack, as two provider processes), created at once, then one deleted.
+    test("destroying either stack leaves the value the other still declares; the last one restores the original", () =>
+      scenario(async () => {
+        const start = await ctx.sandbox.snapshot();
+        const stack = (project: string) => {
+          const sysctl = makeProviders(new ExecaRunner({ prefix: ctx.sandbox.prefix() })).sysctl;
+          return { sysctl, inputs: { key: "net.ipv4.ip_forward", value: "1", tag: `hostnet:${project}/test/ip-forward` } };
+        };
+        const forwarding = async () => (await run(["sysctl", "-n", "net.ipv4.ip_forward"])).trim();
+        expect(await forwarding()).toBe("0");
+        // Once with each stack going first, since which of two racing writers wins is not ours to choose.
+        for (const order of [["a", "b"], ["b", "a"]] as const) {
+          const stacks = { a: stack("faults-a"), b: stack("faults-b") };
+          const created = await Promise.all(
+            (["a", "b"] as const).map(async (x) => {
+              const { sysctl, inputs } = stacks[x];
+              return sysctl.create((await sysctl.check!({}, inputs)).inputs!);
+            }),
+          );
+          const made = { a: created[0]!, b: created[1]! };
+          const [first, second] = order;
+          await stacks[first].sysctl.delete!(made[first].id, made[first].outs);
+          expect({ deleted: first, forwarding: await forwarding() }).toEqual({ deleted: first, forwarding: "1" });
+          await stacks[second].sysctl.delete!(made[second].id, made[second].outs);
+          expect(await forwarding()).toBe("0");
+        }
         expect(await ctx.sandbox.snapshot()).toEqual(start);
       }));
   });
