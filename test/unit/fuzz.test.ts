@@ -87,6 +87,25 @@ describe("derived names", () => {
     );
   });
 
+  test("interfaceNameFor never returns a name longer than 15 characters, whatever the prefix (it may refuse a prefix that leaves no room)", () => {
+    // interfaceNameFor is exported: a program may pass a prefix of its own, e.g. "container-".
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z][a-z0-9-]{0,13}$/), anyName, (prefix, name) => {
+        let derived: string;
+        try {
+          derived = interfaceNameFor(prefix, name);
+        } catch (err) {
+          expect(err).toBeInstanceOf(Error);
+          expect((err as Error).message).toContain(prefix);
+          return;
+        }
+        expect(derived.length).toBeLessThanOrEqual(15);
+        expect(interfaceName.safeParse(derived).error?.issues ?? []).toEqual([]);
+      }),
+      runs(1000),
+    );
+  });
+
   test("interfaceNameFor gives distinct inputs distinct names (fixed sample)", () => {
     // Two names collide only when both are cut to the same start and their 20-bit hashes meet.
     fc.assert(
