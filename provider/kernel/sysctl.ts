@@ -1,4 +1,4 @@
-import { isNotFound, type Runner } from "../exec";
+import { isExists, isNotFound, type Runner } from "../exec";
 import type { Netns } from "./ip";
 
 /** Reads a sysctl (e.g. net.ipv4.ip_forward) in a namespace; /proc/sys/net is per netns. */
@@ -16,35 +16,64 @@ export const SYSCTL_LEDGER_DIR = "/run/pulumi-hostnet/sysctl";
 
 /**
  * The value a sysctl had before any resource of ours changed it, and which resources (tags)
- * want it changed now. Kept on the host, beside the kernel, so a run killed before Pulumi
- * saved its state does not make the next run take our own value for the original.
+ * want it changed now. Kept on the host beside the kernel, so that a run killed before Pulumi
+ * saved its state does not make the next run take our own value for the original, and so
+ * that several resources (of several stacks, in several processes) can share one key. Each
+ * owner is a file of its own and the original is published with `ln` (which fails when it
+ * exists): no read-modify-write, so concurrent writers cannot lose each other's claims.
  */
-export interface SysctlRecord {
-  readonly original: string;
-  readonly owners: readonly string[];
-}
+export class SysctlLedger {
+  constructor(private readonly runner: Runner) {}
 
-function recordPath(netns: Netns, key: string): string {
-  return `${SYSCTL_LEDGER_DIR}/${netns ?? "-"}/${key}`;
-}
-
-export async function readSysctlRecord(runner: Runner, netns: Netns, key: string): Promise<SysctlRecord | undefined> {
-  try {
-    const { stdout } = await runner.run({ argv: ["cat", recordPath(netns, key)] });
-    const parsed = JSON.parse(stdout) as Partial<SysctlRecord>;
-    return typeof parsed.original === "string" && Array.isArray(parsed.owners) ? { original: parsed.original, owners: parsed.owners.map(String) } : undefined;
-  } catch (err) {
-    if (isNotFound(err) || err instanceof SyntaxError) return undefined;
-    throw err;
+  private dir(netns: Netns, key: string): string {
+    return `${SYSCTL_LEDGER_DIR}/${netns ?? "-"}/${key}`;
   }
-}
 
-export async function writeSysctlRecord(runner: Runner, netns: Netns, key: string, record: SysctlRecord | undefined): Promise<void> {
-  const path = recordPath(netns, key);
-  if (!record) {
-    await runner.run({ argv: ["rm", "-f", "--", path] });
-    return;
+  private async sh(argv: string[], stdin?: string): Promise<string> {
+    return (await this.runner.run({ argv, stdin })).stdout;
   }
-  await runner.run({ argv: ["mkdir", "-p", "--", path.slice(0, path.lastIndexOf("/"))] });
-  await runner.run({ argv: ["tee", "--", path], stdin: JSON.stringify(record) });
+
+  /** The recorded original, or undefined when no resource of ours holds the key. */
+  async original(netns: Netns, key: string): Promise<string | undefined> {
+    try {
+      return (await this.sh(["cat", "--", `${this.dir(netns, key)}/original`])).trim();
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Claims the key for `owner`; records `found` as the original unless one is recorded. Returns the original. */
+  async claim(netns: Netns, key: string, owner: string, found: string): Promise<string> {
+    const dir = this.dir(netns, key);
+    await this.sh(["mkdir", "-p", "--", `${dir}/owners`]);
+    await this.sh(["tee", "--", `${dir}/owners/${encodeURIComponent(owner)}`], owner);
+    const draft = `${dir}/original.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    await this.sh(["tee", "--", draft], found);
+    try {
+      await this.sh(["ln", "-T", "--", draft, `${dir}/original`]);
+    } catch (err) {
+      if (!isExists(err)) throw err; // someone recorded the original first: theirs stands
+    } finally {
+      await this.sh(["rm", "-f", "--", draft]);
+    }
+    return (await this.original(netns, key)) ?? found;
+  }
+
+  /** Drops `owner`'s claim; returns the original when no claim is left (and forgets the key). */
+  async release(netns: Netns, key: string, owner: string): Promise<{ last: boolean; original: string | undefined }> {
+    const dir = this.dir(netns, key);
+    await this.sh(["rm", "-f", "--", `${dir}/owners/${encodeURIComponent(owner)}`]);
+    let owners: string;
+    try {
+      owners = await this.sh(["ls", "-A", "--", `${dir}/owners`]);
+    } catch (err) {
+      if (isNotFound(err)) return { last: true, original: undefined };
+      throw err;
+    }
+    if (owners.trim() !== "") return { last: false, original: undefined };
+    const original = await this.original(netns, key);
+    await this.sh(["rm", "-rf", "--", dir]);
+    return { last: true, original };
+  }
 }

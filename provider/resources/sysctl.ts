@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isNotFound, type Runner } from "../exec";
-import { readSysctl, readSysctlRecord, writeSysctl, writeSysctlRecord } from "../kernel";
+import { readSysctl, SysctlLedger, writeSysctl } from "../kernel";
 import { checkWith, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { netnsName, ownershipTag } from "./validation";
 
@@ -24,6 +24,11 @@ export interface SysctlOutputs extends SysctlInputs {
   readonly schemaVersion: number;
 }
 
+/** Who claims the key in the ledger: the resource's tag (state from before tags: its id). */
+function ownerOf(s: Pick<SysctlInputs, "tag" | "key">, where: string | undefined): string {
+  return s.tag ?? `sysctl/${idPart(where)}/${s.key}`;
+}
+
 /** Multi-value sysctls print tabs (e.g. "32768\t60999"); compare them word by word. */
 function normalize(value: string): string {
   return value.trim().split(/\s+/).join(" ");
@@ -35,7 +40,11 @@ function normalize(value: string): string {
  * the last of them is deleted, unless something else has changed it since (then it leaves it).
  */
 export class SysctlProvider implements pulumi.dynamic.ResourceProvider {
-  constructor(private readonly runner: Runner) {}
+  private readonly ledger: SysctlLedger;
+
+  constructor(private readonly runner: Runner) {
+    this.ledger = new SysctlLedger(runner);
+  }
 
   async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
     return checkWith(sysctlInputs, typeof news.value === "number" ? { ...news, value: String(news.value) } : news);
@@ -53,12 +62,10 @@ export class SysctlProvider implements pulumi.dynamic.ResourceProvider {
   async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
     const inputs = sysctlInputs.parse(raw);
     const where = whereOf(inputs.namespace, inputs.host);
-    const record = await readSysctlRecord(this.runner, where, inputs.key);
-    // A record means a resource of ours changed the key already (maybe this one, in a run that
-    // was killed before Pulumi saved it): the original value is the recorded one.
-    const previous = record?.original ?? normalize(await readSysctl(this.runner, where, inputs.key));
-    const owner = inputs.tag ?? `sysctl/${idPart(where)}/${inputs.key}`;
-    await writeSysctlRecord(this.runner, where, inputs.key, { original: previous, owners: [...new Set([...(record?.owners ?? []), owner])] });
+    // A recorded original means a resource of ours changed the key already (maybe this one, in
+    // a run killed before Pulumi saved it): that value, not the current one, is the original.
+    const found = (await this.ledger.original(where, inputs.key)) ?? normalize(await readSysctl(this.runner, where, inputs.key));
+    const previous = await this.ledger.claim(where, inputs.key, ownerOf(inputs, where), found);
     await writeSysctl(this.runner, where, inputs.key, inputs.value);
     const outs: SysctlOutputs = { ...inputs, previous, schemaVersion: SCHEMA_VERSION };
     return { id: `sysctl/${idPart(where)}/${inputs.key}`, outs };
@@ -91,16 +98,9 @@ export class SysctlProvider implements pulumi.dynamic.ResourceProvider {
       if (isNotFound(err)) return; // the namespace (or the interface of a per-device key) is gone
       throw err;
     }
-    const owner = stored.tag ?? `sysctl/${idPart(where)}/${stored.key}`;
-    const record = await readSysctlRecord(this.runner, where, stored.key);
-    const others = (record?.owners ?? []).filter((o) => o !== owner);
-    if (others.length > 0) {
-      // Another resource still wants this key set: leave the value, drop our claim.
-      await writeSysctlRecord(this.runner, where, stored.key, { original: record?.original ?? stored.previous, owners: others });
-      return;
-    }
-    await writeSysctlRecord(this.runner, where, stored.key, undefined);
-    const original = record?.original ?? stored.previous;
+    const released = await this.ledger.release(where, stored.key, ownerOf(stored, where));
+    if (!released.last) return; // another resource still wants the key set: leave the value
+    const original = released.original ?? stored.previous;
     // Restore only what is still ours: a value changed since by someone else is left alone.
     if (current === normalize(stored.value) && current !== original) {
       await writeSysctl(this.runner, where, stored.key, original);

@@ -11,7 +11,9 @@ export function interfaceNameFor(prefix: string, name: string): string {
   const whole = `${prefix}${clean}`;
   if (whole.length <= IFNAMSIZ && clean === name) return whole;
   const hash = createHash("sha256").update(name).digest("hex").slice(0, 5);
-  return `${prefix}${clean.slice(0, IFNAMSIZ - prefix.length - hash.length - 1)}-${hash}`;
+  const room = IFNAMSIZ - prefix.length - hash.length - 1;
+  if (room < 0) throw new Error(`interface name prefix "${prefix}" is too long for "${name}": with a hash to keep names distinct, a prefix may have at most ${IFNAMSIZ - hash.length - 1} characters`);
+  return `${prefix}${clean.slice(0, room)}-${hash}`;
 }
 
 /** A netns name from a resource name: the name itself when it is a valid one. */
