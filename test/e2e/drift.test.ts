@@ -14,16 +14,17 @@ const br0 = new hostnet.Bridge("d-br0", { name: "d-br0", addresses: ["10.61.0.1/
 const br1 = new hostnet.Bridge("d-br1", { name: "d-br1" });
 new hostnet.VethPair("d-va", { name: "d-va", master: br0.name, mtu: 1500, peer: { name: "eth0", namespace: ns1.name } });
 new hostnet.VethPair("d-vb", { name: "d-vb", addresses: ["10.62.0.1/24"], peer: { name: "eth0", namespace: ns2.name, addresses: ["10.62.0.2/24"] } });
-const vc = new hostnet.VethPair("d-vc", { name: "d-vc", addresses: ["10.63.0.1/24"], peer: { name: "eth0", namespace: ns3.name, addresses: ["10.63.0.2/24"] } });
+const vc = new hostnet.VethPair("d-vc", { name: "d-vc", addresses: ["10.63.0.1/24"], mtu: 1500, peer: { name: "eth0", namespace: ns3.name, addresses: ["10.63.0.2/24"] } });
 new hostnet.Route("d-r-via", { namespace: ns3.name, destination: "10.70.0.0/24", via: "10.63.0.1" }, { dependsOn: [vc] });
 new hostnet.Route("d-r-metric", { namespace: ns3.name, destination: "10.71.0.0/24", via: "10.63.0.1", metric: 100 }, { dependsOn: [vc] });
 new hostnet.Route("d-r-dev", { namespace: ns3.name, destination: "10.72.0.0/24", device: "eth0" }, { dependsOn: [vc] });
+new hostnet.Route("d-r-src", { namespace: ns3.name, destination: "10.73.0.0/24", via: "10.63.0.1", source: "10.63.0.2" }, { dependsOn: [vc] });
 new hostnet.Sysctl("d-forwarding", { key: "net.ipv4.ip_forward", value: "1" });
 new hostnet.NatRule("d-masq", { type: "masquerade", source: "10.62.0.0/24" });
 new hostnet.PortForward("d-web", { protocol: "tcp", hostPort: 8080, target: "10.63.0.2", targetPort: 80 }, { dependsOn: [vc] });
 `;
 
-/** Every mutable property of every resource kind (README's "changes in place" column), and what covers it here. */
+/** Every mutable property of every resource kind (README's "changes in place" column; a veth's MTU is both ends'). */
 const MUTABLE = [
   "Bridge.addresses",
   "Bridge.mtu",
@@ -34,10 +35,12 @@ const MUTABLE = [
   "VethPair.up",
   "VethPair.peer.addresses",
   "VethPair.peer.up",
+  "VethPair.mtu (peer end)",
   "Namespace.loopbackUp",
   "Route.via",
   "Route.metric",
   "Route.device",
+  "Route.source",
   "Sysctl.value",
   "NatRule.rules",
   "PortForward.rules",
@@ -88,87 +91,137 @@ describeAsRoot("drift repair through pulumi", () => {
   });
 
   test("round 1: every mutable property changed by hand shows in refresh and up repairs it", async () => {
-    // Namespace
-    await ip("-n", "d-ns1", "link", "set", "lo", "down");
-    // Bridge: another address, a smaller MTU, down
-    await ip("addr", "del", "10.61.0.1/24", "dev", "d-br0");
-    await ip("addr", "add", "10.61.0.9/24", "dev", "d-br0");
-    await ip("link", "set", "d-br0", "mtu", "1400", "down");
-    // VethPair d-va: moved to another bridge, a smaller MTU, down
-    await ip("link", "set", "d-va", "master", "d-br1", "mtu", "1400", "down");
-    // VethPair d-vb: another address on the first end, an extra one on the peer, peer down
-    await ip("addr", "del", "10.62.0.1/24", "dev", "d-vb");
-    await ip("addr", "add", "10.62.0.7/24", "dev", "d-vb");
-    await ip("-n", "d-ns2", "addr", "add", "10.62.0.8/24", "dev", "eth0");
-    await ip("-n", "d-ns2", "link", "set", "eth0", "down");
-    // Routes: another gateway, another metric (the old key is gone), another device
-    await ip("-n", "d-ns3", "route", "replace", "10.70.0.0/24", "via", "10.63.0.5");
-    await ip("-n", "d-ns3", "route", "del", "10.71.0.0/24", "metric", "100");
-    await ip("-n", "d-ns3", "route", "add", "10.71.0.0/24", "via", "10.63.0.1", "metric", "50");
-    await ip("-n", "d-ns3", "route", "replace", "10.72.0.0/24", "dev", "lo");
-    // Sysctl
-    await run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]);
-    // NatRule and PortForward: one rule each deleted (for the forward, the one the host's own connections use)
-    await deleteRules((await rulesOf("d-masq")).slice(0, 1));
-    await deleteRules((await rulesOf("d-web")).filter((r) => r.chain === "output"));
-    expect(await ctx.sandbox.ask(undefined, "tcp", "10.63.0.1", 8080)).toBeUndefined();
+    // Each property: the resource that holds it, the change by hand, and how the kernel must look after `up`.
+    const drifts: { property: Mutable; resource: string; change: () => Promise<unknown>; repaired: () => Promise<void> }[] = [
+      {
+        property: "Namespace.loopbackUp",
+        resource: "d-ns1",
+        change: () => ip("-n", "d-ns1", "link", "set", "lo", "down"),
+        repaired: async () => expect(await ip("-n", "d-ns1", "link", "show", "lo")).toMatch(/<LOOPBACK,UP/),
+      },
+      {
+        property: "Bridge.addresses",
+        resource: "d-br0",
+        change: async () => {
+          await ip("addr", "del", "10.61.0.1/24", "dev", "d-br0");
+          await ip("addr", "add", "10.61.0.9/24", "dev", "d-br0");
+        },
+        repaired: async () => {
+          const br0 = await ip("addr", "show", "d-br0");
+          expect(br0).toContain("inet 10.61.0.1/24");
+          expect(br0).not.toContain("10.61.0.9");
+        },
+      },
+      { property: "Bridge.mtu", resource: "d-br0", change: () => ip("link", "set", "d-br0", "mtu", "1400"), repaired: async () => expect(await ip("link", "show", "d-br0")).toContain("mtu 1500") },
+      { property: "Bridge.up", resource: "d-br0", change: () => ip("link", "set", "d-br0", "down"), repaired: async () => expect(await ip("link", "show", "d-br0")).toMatch(/<BROADCAST,MULTICAST,UP/) },
+      { property: "VethPair.master", resource: "d-va", change: () => ip("link", "set", "d-va", "master", "d-br1"), repaired: async () => expect(await ip("link", "show", "d-va")).toContain("master d-br0") },
+      { property: "VethPair.mtu", resource: "d-va", change: () => ip("link", "set", "d-va", "mtu", "1400"), repaired: async () => expect(await ip("link", "show", "d-va")).toContain("mtu 1500") },
+      { property: "VethPair.up", resource: "d-va", change: () => ip("link", "set", "d-va", "down"), repaired: async () => expect(await ip("link", "show", "d-va")).toMatch(/<BROADCAST,MULTICAST,UP/) },
+      {
+        property: "VethPair.addresses",
+        resource: "d-vb",
+        change: async () => {
+          await ip("addr", "del", "10.62.0.1/24", "dev", "d-vb");
+          await ip("addr", "add", "10.62.0.7/24", "dev", "d-vb");
+        },
+        repaired: async () => {
+          const vb = await ip("addr", "show", "d-vb");
+          expect(vb).toContain("inet 10.62.0.1/24");
+          expect(vb).not.toContain("10.62.0.7");
+        },
+      },
+      {
+        property: "VethPair.peer.addresses",
+        resource: "d-vb",
+        change: () => ip("-n", "d-ns2", "addr", "add", "10.62.0.8/24", "dev", "eth0"),
+        repaired: async () => {
+          const peer = await ip("-n", "d-ns2", "addr", "show", "eth0");
+          expect(peer).toContain("inet 10.62.0.2/24");
+          expect(peer).not.toContain("10.62.0.8");
+        },
+      },
+      { property: "VethPair.peer.up", resource: "d-vb", change: () => ip("-n", "d-ns2", "link", "set", "eth0", "down"), repaired: async () => expect(await ip("-n", "d-ns2", "link", "show", "eth0")).toMatch(/<BROADCAST,MULTICAST,UP/) },
+      // The declared MTU is both ends': the peer's alone changed by hand is drift of d-vc (nothing else about it changes).
+      { property: "VethPair.mtu (peer end)", resource: "d-vc", change: () => ip("-n", "d-ns3", "link", "set", "eth0", "mtu", "1400"), repaired: async () => expect(await ip("-n", "d-ns3", "link", "show", "eth0")).toContain("mtu 1500") },
+      {
+        property: "Route.via",
+        resource: "d-r-via",
+        change: () => ip("-n", "d-ns3", "route", "replace", "10.70.0.0/24", "via", "10.63.0.5"),
+        repaired: async () => expect(await ip("-n", "d-ns3", "route", "show", "10.70.0.0/24")).toMatch(/^10\.70\.0\.0\/24 via 10\.63\.0\.1 dev eth0 proto 212/),
+      },
+      {
+        // The metric is part of a route's key: the route with the old one is gone.
+        property: "Route.metric",
+        resource: "d-r-metric",
+        change: async () => {
+          await ip("-n", "d-ns3", "route", "del", "10.71.0.0/24", "metric", "100");
+          await ip("-n", "d-ns3", "route", "add", "10.71.0.0/24", "via", "10.63.0.1", "metric", "50");
+        },
+        repaired: async () => expect(await ip("-n", "d-ns3", "route", "show", "10.71.0.0/24")).toMatch(/^10\.71\.0\.0\/24 via 10\.63\.0\.1 dev eth0 proto 212 metric 100/m),
+      },
+      {
+        property: "Route.device",
+        resource: "d-r-dev",
+        change: () => ip("-n", "d-ns3", "route", "replace", "10.72.0.0/24", "dev", "lo"),
+        repaired: async () => expect(await ip("-n", "d-ns3", "route", "show", "10.72.0.0/24")).toMatch(/^10\.72\.0\.0\/24 dev eth0 proto 212/),
+      },
+      {
+        property: "Route.source",
+        resource: "d-r-src",
+        change: () => ip("-n", "d-ns3", "route", "replace", "10.73.0.0/24", "via", "10.63.0.1"),
+        repaired: async () => expect(await ip("-n", "d-ns3", "route", "show", "10.73.0.0/24")).toMatch(/^10\.73\.0\.0\/24 via 10\.63\.0\.1 dev eth0 proto 212 src 10\.63\.0\.2/),
+      },
+      {
+        property: "Sysctl.value",
+        resource: "d-forwarding",
+        change: () => run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]),
+        repaired: async () => expect((await run(["sysctl", "-n", "net.ipv4.ip_forward"])).trim()).toBe("1"),
+      },
+      {
+        property: "NatRule.rules",
+        resource: "d-masq",
+        change: async () => deleteRules((await rulesOf("d-masq")).slice(0, 1)),
+        repaired: async () => expect((await rulesOf("d-masq")).length).toBe(ruleCounts["d-masq"]),
+      },
+      {
+        // The rule the host's own connections go through: packets prove it is back.
+        property: "PortForward.rules",
+        resource: "d-web",
+        change: async () => {
+          await deleteRules((await rulesOf("d-web")).filter((r) => r.chain === "output"));
+          expect(await ctx.sandbox.ask(undefined, "tcp", "10.63.0.1", 8080)).toBeUndefined();
+        },
+        repaired: async () => {
+          expect((await rulesOf("d-web")).length).toBe(ruleCounts["d-web"]);
+          expect(await ctx.sandbox.ask(undefined, "tcp", "10.63.0.1", 8080)).toBe("10.63.0.1");
+        },
+      },
+    ];
+    expect(drifts.map((d) => d.property).sort()).toEqual([...MUTABLE].sort());
+    for (const drift of drifts) await drift.change();
 
-    const refresh = await project.refresh();
-    expect(refreshed(refresh.stdout)).toEqual({
-      updated: ["d-br0", "d-forwarding", "d-masq", "d-ns1", "d-r-dev", "d-r-via", "d-va", "d-vb", "d-web"],
-      deleted: ["d-r-metric"],
-    });
-
+    const seen = refreshed((await project.refresh()).stdout);
     await project.up();
-    // Namespace
-    expect(await ip("-n", "d-ns1", "link", "show", "lo")).toMatch(/<LOOPBACK,UP/);
-    covered.add("Namespace.loopbackUp");
-    // Bridge
-    const br0 = await ip("addr", "show", "d-br0");
-    expect(br0).toContain("inet 10.61.0.1/24");
-    expect(br0).not.toContain("10.61.0.9");
-    covered.add("Bridge.addresses");
-    expect(br0).toContain("mtu 1500");
-    covered.add("Bridge.mtu");
-    expect(br0).toMatch(/<BROADCAST,MULTICAST,UP/);
-    covered.add("Bridge.up");
-    // VethPair d-va
-    const va = await ip("link", "show", "d-va");
-    expect(va).toContain("master d-br0");
-    covered.add("VethPair.master");
-    expect(va).toContain("mtu 1500");
-    covered.add("VethPair.mtu");
-    expect(va).toMatch(/<BROADCAST,MULTICAST,UP/);
-    covered.add("VethPair.up");
-    // VethPair d-vb
-    const vb = await ip("addr", "show", "d-vb");
-    expect(vb).toContain("inet 10.62.0.1/24");
-    expect(vb).not.toContain("10.62.0.7");
-    covered.add("VethPair.addresses");
-    const peer = await ip("-n", "d-ns2", "addr", "show", "eth0");
-    expect(peer).toContain("inet 10.62.0.2/24");
-    expect(peer).not.toContain("10.62.0.8");
-    covered.add("VethPair.peer.addresses");
-    expect(peer).toMatch(/<BROADCAST,MULTICAST,UP/);
-    covered.add("VethPair.peer.up");
-    // Routes
-    expect(await ip("-n", "d-ns3", "route", "show", "10.70.0.0/24")).toMatch(/^10\.70\.0\.0\/24 via 10\.63\.0\.1 dev eth0 proto 212/);
-    covered.add("Route.via");
-    expect(await ip("-n", "d-ns3", "route", "show", "10.71.0.0/24")).toMatch(/^10\.71\.0\.0\/24 via 10\.63\.0\.1 dev eth0 proto 212 metric 100/m);
-    covered.add("Route.metric");
-    expect(await ip("-n", "d-ns3", "route", "show", "10.72.0.0/24")).toMatch(/^10\.72\.0\.0\/24 dev eth0 proto 212/);
-    covered.add("Route.device");
-    // Sysctl
-    expect((await run(["sysctl", "-n", "net.ipv4.ip_forward"])).trim()).toBe("1");
-    covered.add("Sysctl.value");
-    // Firewall: every rule back, and the packets flow again
-    expect((await rulesOf("d-masq")).length).toBe(ruleCounts["d-masq"]);
-    covered.add("NatRule.rules");
-    expect((await rulesOf("d-web")).length).toBe(ruleCounts["d-web"]);
-    expect(await ctx.sandbox.ask(undefined, "tcp", "10.63.0.1", 8080)).toBe("10.63.0.1");
-    covered.add("PortForward.rules");
+
+    // Every property is checked before the test fails, so the figure counts each one.
+    const missed: string[] = [];
+    for (const { property, resource, repaired } of drifts) {
+      const shown = seen.updated.includes(resource) || seen.deleted.includes(resource);
+      const fixed = await repaired().then(
+        () => "",
+        (err: unknown) => (err as Error).message.split("\n").slice(0, 3).join(" "),
+      );
+      if (shown && !fixed) covered.add(property);
+      else missed.push(`${property} (${resource}): ${shown ? "" : "not shown by refresh; "}${fixed || "repaired"}`);
+    }
     // The route with the metric set by hand is not ours: it stays, and we remove it ourselves.
     await ip("-n", "d-ns3", "route", "del", "10.71.0.0/24", "metric", "50");
+    expect(missed).toEqual([]);
+    // Only what changed shows: the metric's route is gone, everything else was updated.
+    expect(seen).toEqual({
+      updated: ["d-br0", "d-forwarding", "d-masq", "d-ns1", "d-r-dev", "d-r-src", "d-r-via", "d-va", "d-vb", "d-vc", "d-web"],
+      deleted: ["d-r-metric"],
+    });
   });
 
   test("round 2: objects and rules gone entirely show as deleted in refresh and up makes them again", async () => {
