@@ -38,6 +38,7 @@ export type VethInputs = z.infer<typeof vethInputs>;
 interface EndOutputs {
   readonly ifindex: number;
   readonly mac: string | undefined;
+  readonly mtu: number | undefined;
 }
 
 export interface VethOutputs extends VethInputs {
@@ -68,7 +69,7 @@ export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
-    return diffByRules(olds, news, [
+    const result = diffByRules(olds, news, [
       { path: "name", change: "replace" },
       { path: "namespace", change: "replace" },
       { path: "host", change: "replace" },
@@ -82,6 +83,10 @@ export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
       { path: "peer.up", change: "update" },
       { path: "tag", change: "update" },
     ], [["name", "namespace", "host"], ["peer.name", "peer.namespace", "host"]]);
+    // `mtu` is declared once for both ends: a peer changed by hand is drift too.
+    const peerMtu = (olds.peer as { mtu?: number } | undefined)?.mtu;
+    if (!result.changes && typeof news.mtu === "number" && peerMtu !== undefined && peerMtu !== news.mtu) return { ...result, changes: true };
+    return result;
   }
 
   async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
@@ -158,6 +163,6 @@ function observed(local: LinkState, remote: LinkState | undefined, peer: VethInp
     up: local.up,
     master: local.master,
     addresses: local.addresses,
-    peer: { ...peer, ifindex: remote?.ifindex ?? 0, mac: remote?.mac, up: remote?.up ?? false, addresses: remote?.addresses ?? [] },
+    peer: { ...peer, ifindex: remote?.ifindex ?? 0, mac: remote?.mac, mtu: remote?.mtu, up: remote?.up ?? false, addresses: remote?.addresses ?? [] },
   };
 }
