@@ -15,11 +15,15 @@ describeAsRoot("faults", () => {
   const linkExists = (name: string, netns?: string) => ctx.sandbox.succeeds(["ip", ...(netns ? ["-n", netns] : []), "link", "show", name]);
   let tried = 0;
   let survived = 0;
-  /** Counts a scenario: it survived when its body ran to the end. */
-  const scenario = async (body: () => Promise<void>) => {
+  /** Counts a scenario: it survived when its body ran to the end. `cleanup` runs either way, so one failure does not spill into the next. */
+  const scenario = async (body: () => Promise<void>, cleanup?: () => Promise<unknown>) => {
     tried++;
-    await body();
-    survived++;
+    try {
+      await body();
+      survived++;
+    } finally {
+      await cleanup?.();
+    }
   };
 
   afterAll(() => {
@@ -252,6 +256,44 @@ new hostnet.Namespace("fe-ns", { name: "fe-ns", adopt: ${adopt} });
         expect(await linkExists("fe-br")).toBe(false);
         expect(await ip("netns", "list")).not.toMatch(/\bfe-ns\b/);
         expect(await ctx.sandbox.snapshot()).toEqual(start);
+      }));
+  });
+
+  describe("(f) our bridge and netns replaced by hand with foreign ones of the same names", () => {
+    const project = usePulumiProject(ctx, "faults-f");
+
+    test("refresh sees ours gone, up refuses theirs (naming adopt: true), destroy leaves theirs alone", () =>
+      scenario(async () => {
+        const start = await ctx.sandbox.snapshot();
+        project.writeProgram(`
+new hostnet.Bridge("ff-br", { name: "ff-br", addresses: ["10.96.0.1/24"] });
+new hostnet.Namespace("ff-ns", { name: "ff-ns" });
+`);
+        await project.up();
+        // Someone else deletes them and makes their own, with the same names.
+        await ip("link", "delete", "ff-br");
+        await ip("link", "add", "ff-br", "type", "bridge");
+        await ip("netns", "delete", "ff-ns");
+        await ip("netns", "add", "ff-ns");
+        const theirs = await ctx.sandbox.snapshot();
+
+        const refresh = await project.refresh();
+        const deleted = [...refresh.stdout.matchAll(/- +pulumi-nodejs:dynamic\/hostnet:\w+ (\S+) +deleted/g)].map((m) => m[1]).sort();
+        expect(deleted).toEqual(["ff-br", "ff-ns"]);
+        const refused = await project.cli(["up", "--yes", "--skip-preview", "--stack", "test"]);
+        expect(refused.code).not.toBe(0);
+        expect(refused.output).toMatch(/link ff-br in the host netns already exists and it was not created by pulumi-hostnet; .*set `adopt: true`/);
+        expect(refused.output).toMatch(/network namespace ff-ns already exists and it was not created by pulumi-hostnet; .*set `adopt: true`/);
+        await project.destroy();
+        expect(await ctx.sandbox.snapshot()).toEqual(theirs);
+
+        await ip("link", "delete", "ff-br");
+        await ip("netns", "delete", "ff-ns");
+        expect(await ctx.sandbox.snapshot()).toEqual(start);
+      }, async () => {
+        await project.cli(["destroy", "--yes", "--skip-preview", "--stack", "test"]);
+        await ctx.sandbox.succeeds(["ip", "link", "delete", "ff-br"]);
+        await ctx.sandbox.succeeds(["ip", "netns", "delete", "ff-ns"]);
       }));
   });
 
