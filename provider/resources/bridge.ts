@@ -69,7 +69,8 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
     const stored = props as unknown as BridgeOutputs;
     const state = await showLink(this.runner, whereOf(stored.namespace, stored.host), stored.name);
-    if (!state) return { id: "", props: {} };
+    // A link of that name without our mark is someone else's: ours is gone.
+    if (!state || state.alias !== stored.tag) return { id: "", props: {} };
     return { id, props: { ...stored, ...observed(state) } };
   }
 
@@ -84,7 +85,10 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
 
   async delete(_id: string, props: Props): Promise<void> {
     const stored = props as unknown as BridgeOutputs;
-    await deleteLink(this.runner, whereOf(stored.namespace, stored.host), stored.name);
+    const where = whereOf(stored.namespace, stored.host);
+    // Never delete a link that no longer carries our mark (replaced by someone else's).
+    const state = await showLink(this.runner, where, stored.name);
+    if (state && state.alias === stored.tag) await deleteLink(this.runner, where, stored.name);
   }
 
   private outputs(inputs: BridgeInputs, state: LinkState): BridgeOutputs {

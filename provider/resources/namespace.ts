@@ -59,6 +59,8 @@ export class NamespaceProvider implements pulumi.dynamic.ResourceProvider {
     const name = stored.name ?? id.replace(/^netns\//, "");
     if (!(await netnsExists(this.runner, name))) return { id: "", props: {} };
     const lo = await showLink(this.runner, name, "lo");
+    // A namespace of that name whose lo lacks our mark is someone else's: ours is gone.
+    if (lo?.alias !== stored.tag) return { id: "", props: {} };
     return { id, props: { ...stored, name, loopbackUp: lo?.up ?? false, path: netnsPath(name), schemaVersion: SCHEMA_VERSION } };
   }
 
@@ -69,8 +71,10 @@ export class NamespaceProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async delete(_id: string, props: Props): Promise<void> {
-    const { name } = props as unknown as NamespaceOutputs;
-    await deleteNetns(this.runner, name);
+    const { name, tag } = props as unknown as NamespaceOutputs;
+    // Never delete a namespace that no longer carries our mark (replaced by someone else's).
+    const lo = await showLink(this.runner, name, "lo");
+    if (lo && lo.alias === tag) await deleteNetns(this.runner, name);
   }
 
   private async outputs(inputs: NamespaceInputs): Promise<NamespaceOutputs> {

@@ -122,7 +122,8 @@ export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
     const stored = props as unknown as VethOutputs;
     const ends = endsOf(stored);
     const local = await showLink(this.runner, ends.local, stored.name);
-    if (!local) return { id: "", props: {} };
+    // A link of that name without our mark is someone else's: ours is gone.
+    if (!local || local.alias !== stored.tag) return { id: "", props: {} };
     const remote = await showLink(this.runner, ends.remote, stored.peer.name);
     return { id, props: { ...stored, ...observed(local, remote, stored.peer) } };
   }
@@ -139,7 +140,10 @@ export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
 
   async delete(_id: string, props: Props): Promise<void> {
     const stored = props as unknown as VethOutputs;
-    await deleteLink(this.runner, endsOf(stored).local, stored.name);
+    const local = endsOf(stored).local;
+    // Never delete a link that no longer carries our mark (replaced by someone else's).
+    const state = await showLink(this.runner, local, stored.name);
+    if (state && state.alias === stored.tag) await deleteLink(this.runner, local, stored.name);
   }
 
   /** Both ends to their declared state, one process each, concurrently. */
