@@ -126,6 +126,9 @@ export function natScenario(backend: Backend): void {
     test("destroy restores the rules, sysctls and links exactly (scenario 8)", async () => {
       await project.destroy();
       expect(await ctx.sandbox.snapshot()).toEqual(foreignBefore);
+      // The foreign rules were the test's own: take them away so the leak guard sees a clean sandbox.
+      await ctx.sandbox.run(["nft", "flush", "ruleset"]);
+      expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
     });
   });
 }

@@ -81,7 +81,13 @@ export interface NftRuleRef {
 
 /** Parses `nft -j list table` output into the rules it holds. */
 export function parseNftRules(stdout: string): NftRuleRef[] {
-  const parsed = nftListSchema.safeParse(JSON.parse(stdout));
+  let data: unknown;
+  try {
+    data = JSON.parse(stdout);
+  } catch (err) {
+    throw new Error(`parse nft -j output: not JSON: ${(err as Error).message}`);
+  }
+  const parsed = nftListSchema.safeParse(data);
   if (!parsed.success) throw new Error(`parse nft -j output: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   return parsed.data.nftables.flatMap((item) => (item.rule ? [{ chain: item.rule.chain, handle: item.rule.handle, comment: item.rule.comment }] : []));
 }
