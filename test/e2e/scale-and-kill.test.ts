@@ -50,6 +50,20 @@ describeAsRoot("pulumi up killed with SIGKILL converges on the next run (scenari
     console.log(`killed once ${point}: ${leftByTheKill} (of 30) were left by the kill; converged and destroyed cleanly`);
     figures.survived++;
   });
+
+  test("a checkpoint emptied by a kill mid-write is put back from the backend's backups, and up converges", async () => {
+    figures.tried++;
+    project.writeProgram(containers(30));
+    await project.up();
+    project.truncateCheckpoint();
+    expect((await project.recoverFromKill()).restoredFromBackup).toBe(true);
+    figures.restored++;
+    await project.up();
+    for (const i of [0, 29]) expect(await ctx.sandbox.succeeds(["ping", "-c1", "-W2", "10.66.0.1"], { netns: `c${i}` })).toBe(true);
+    await project.destroy();
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+    figures.survived++;
+  });
 });
 
 describeAsRoot("50 containers created and destroyed three times (scenario 11)", () => {

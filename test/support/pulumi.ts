@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Sandbox } from "./sandbox";
 
@@ -11,6 +11,15 @@ export interface CliResult {
 }
 
 const repoRoot = resolve(__dirname, "../..");
+
+function isJson(file: string): boolean {
+  try {
+    JSON.parse(readFileSync(file, "utf8"));
+    return true;
+  } catch {
+    return false;
+  }
+}
 let counter = 0;
 
 /**
@@ -133,29 +142,41 @@ export class PulumiProject {
    * refresh drops the creates it left pending (our creates adopt what they had made).
    */
   async recoverFromKill(): Promise<{ restoredFromBackup: boolean }> {
-    const restoredFromBackup = this.restoreTruncatedCheckpoint();
+    // A kill while the file backend writes its checkpoint can leave the stack file empty or
+    // cut ("failed to load checkpoint: EOF"). The backend keeps the previous checkpoint
+    // (<stack>.json.bak) and a backup of every one (.pulumi/backups): put the newest whole one
+    // back, as a person would. What was made since is ours, and the next up adopts it.
+    let restoredFromBackup = false;
+    if (!isJson(this.stackFile())) {
+      const backup = this.checkpointBackups().find(isJson);
+      if (!backup) throw new Error("the stack's checkpoint is cut and no whole backup of it exists");
+      copyFileSync(backup, this.stackFile());
+      restoredFromBackup = true;
+    }
     await this.must(["cancel", "--yes", "--stack", this.stack]);
     await this.must(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", this.stack]);
     return { restoredFromBackup };
   }
 
-  /**
-   * A kill while the file backend writes its checkpoint can leave the stack file empty
-   * ("failed to load checkpoint: EOF"); the backend keeps the previous one as <stack>.json.bak.
-   * Put it back, as a person would: what was made since is ours and adopted by the next up.
-   */
-  private restoreTruncatedCheckpoint(): boolean {
+  /** Empties the stack's checkpoint, as a kill in the middle of writing it does. */
+  truncateCheckpoint(): void {
+    writeFileSync(this.stackFile(), "");
+  }
+
+  private stackFile(): string {
     const stacks = join(this.dir, "state", ".pulumi", "stacks");
-    const file = readdirSync(stacks, { recursive: true, encoding: "utf8" }).map((f) => join(stacks, f)).find((f) => f.endsWith(`${this.stack}.json`));
-    if (!file) return false;
-    try {
-      JSON.parse(readFileSync(file, "utf8"));
-      return false;
-    } catch {
-      if (!existsSync(`${file}.bak`)) return false;
-      copyFileSync(`${file}.bak`, file);
-      return true;
-    }
+    const file = readdirSync(stacks, { recursive: true, encoding: "utf8" }).find((f) => f.endsWith(`${this.stack}.json`));
+    if (!file) throw new Error(`no checkpoint of stack ${this.stack} under ${stacks}`);
+    return join(stacks, file);
+  }
+
+  /** Earlier checkpoints, newest first: <stack>.json.bak, then .pulumi/backups. */
+  private checkpointBackups(): string[] {
+    const pulumiDir = join(this.dir, "state", ".pulumi");
+    const all = readdirSync(pulumiDir, { recursive: true, encoding: "utf8" })
+      .map((f) => join(pulumiDir, f))
+      .filter((f) => (f.endsWith(`${this.stack}.json.bak`) || (f.includes(`${join(pulumiDir, "backups")}`) && f.endsWith(".json"))) && statSync(f).size > 0);
+    return all.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   }
 
   async config(key: string, value: string): Promise<void> {
