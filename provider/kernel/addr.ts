@@ -1,19 +1,8 @@
-import { isExists, isNotFound, type Runner } from "../exec";
+import { isNotFound, type Runner } from "../exec";
 import { ip, type Netns } from "./ip";
 
 export async function addAddress(runner: Runner, netns: Netns, device: string, cidr: string): Promise<void> {
   await ip(runner, netns, ["addr", "add", cidr, "dev", device]);
-}
-
-/** Adds an address; one already there is fine (returns false: we did not add it). */
-export async function ensureAddress(runner: Runner, netns: Netns, device: string, cidr: string): Promise<boolean> {
-  try {
-    await addAddress(runner, netns, device, cidr);
-    return true;
-  } catch (err) {
-    if (isExists(err)) return false;
-    throw err;
-  }
 }
 
 /** Removes an address; one already gone (with its link or namespace) is success. */

@@ -1,5 +1,6 @@
 // Scenario 2 (none mode: a namespace with only lo) and scenario 5 (server / router / client,
 // seed 003): static routes, then an in-place move to SNAT, through the real pulumi CLI.
+import { resolve } from "node:path";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 
 jest.setTimeout(300_000);
@@ -38,41 +39,13 @@ new hostnet.Namespace("dark", { name: "dark", loopbackUp: false });
   });
 });
 
-describeAsRoot("router with static routes through pulumi (scenario 5)", () => {
+describeAsRoot("examples/router: static routes, then SNAT in place (scenario 5)", () => {
   const ctx = useSandbox();
-  const project = usePulumiProject(ctx, "router");
-
-  const topology = `
-const server = new hostnet.Namespace("server", { name: "server" });
-const router = new hostnet.Namespace("router", { name: "router" });
-const client = new hostnet.Namespace("client", { name: "client" });
-const toServer = new hostnet.VethPair("server-link", {
-  name: "vethS", namespace: server.name, addresses: ["10.0.1.2/24"],
-  peer: { name: "veth-srv", namespace: router.name, addresses: ["10.0.1.1/24"] },
-});
-const toClient = new hostnet.VethPair("client-link", {
-  name: "vethC", namespace: client.name, addresses: ["10.0.2.2/24"],
-  peer: { name: "veth-cli", namespace: router.name, addresses: ["10.0.2.1/24"] },
-});
-new hostnet.Sysctl("router-forwarding", { namespace: router.name, key: "net.ipv4.ip_forward", value: "1" });
-new hostnet.Address("server-lo", { namespace: server.name, device: "lo", address: "10.11.1.1/24" });
-new hostnet.Address("client-lo", { namespace: client.name, device: "lo", address: "10.22.2.2/24" });
-new hostnet.Route("server-default", { namespace: server.name, destination: "default", via: "10.0.1.1" }, { dependsOn: [toServer] });
-new hostnet.Route("client-default", { namespace: client.name, destination: "default", via: "10.0.2.1" }, { dependsOn: [toClient] });
-`;
-  const staticRoutes = `
-new hostnet.Route("to-server-lo", { namespace: router.name, destination: "10.11.1.0/24", via: "10.0.1.2" }, { dependsOn: [toServer] });
-new hostnet.Route("to-client-lo", { namespace: router.name, destination: "10.22.2.0/24", via: "10.0.2.2" }, { dependsOn: [toClient] });
-`;
-  // Seed 003's second half: no routes back to the server's side; the router SNATs instead.
-  const snat = `
-new hostnet.Route("router-default", { namespace: router.name, destination: "default", via: "10.0.2.2" }, { dependsOn: [toClient] });
-new hostnet.NatRule("snat", { namespace: router.name, type: "snat", source: "10.0.1.0/24", outInterface: "veth-cli", toSource: "10.0.2.1" }, { dependsOn: [toClient] });
-`;
+  // The program is examples/router (seed 003): static routes by default, SNAT with `routing: snat`.
+  const project = usePulumiProject(ctx, "router", resolve(__dirname, "../../examples/router"));
   const ping = (ns: string, from: string, to: string) => ctx.sandbox.succeeds(["ping", "-c", "1", "-W", "2", "-I", from, to], { netns: ns });
 
   test("pings cross the router between the two loopback networks", async () => {
-    project.writeProgram(topology + staticRoutes);
     await project.up();
     expect(await ctx.sandbox.run(["sysctl", "-n", "net.ipv4.ip_forward"], { netns: "router" })).toBe("1\n");
     expect(await ping("server", "10.11.1.1", "10.22.2.2")).toBe(true);
@@ -92,7 +65,7 @@ new hostnet.NatRule("snat", { namespace: router.name, type: "snat", source: "10.
   });
 
   test("up moves in place to the SNAT version: the client sees the router's address", async () => {
-    project.writeProgram(topology + snat);
+    await project.config("routing", "snat");
     const result = await project.up();
     expect(result.stdout).toMatch(/\+ 2 created/);
     expect(result.stdout).toMatch(/- 2 deleted/);
