@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Sandbox } from "./sandbox";
 
@@ -147,6 +147,15 @@ export class PulumiProject {
     // (<stack>.json.bak) and a backup of every one (.pulumi/backups): put the newest whole one
     // back, as a person would. What was made since is ours, and the next up adopts it.
     let restoredFromBackup = false;
+    // The backend's blob store keeps metadata beside each file (<file>.attrs); a cut one fails
+    // every read with "EOF", and a missing one is fine: remove the cut ones.
+    const pulumiDir = join(this.dir, "state", ".pulumi");
+    for (const f of readdirSync(pulumiDir, { recursive: true, encoding: "utf8" })) {
+      if (f.endsWith(".attrs") && !isJson(join(pulumiDir, f))) {
+        rmSync(join(pulumiDir, f));
+        restoredFromBackup = true;
+      }
+    }
     if (!isJson(this.stackFile())) {
       const backup = this.checkpointBackups().find(isJson);
       if (!backup) throw new Error("the stack's checkpoint is cut and no whole backup of it exists");
@@ -161,6 +170,7 @@ export class PulumiProject {
   /** Empties the stack's checkpoint, as a kill in the middle of writing it does. */
   truncateCheckpoint(): void {
     writeFileSync(this.stackFile(), "");
+    if (existsSync(`${this.stackFile()}.attrs`)) writeFileSync(`${this.stackFile()}.attrs`, "");
   }
 
   private stackFile(): string {
