@@ -21,7 +21,7 @@ describeAsRoot("pulumi up killed with SIGKILL converges on the next run (scenari
   const ctx = useSandbox();
   const project = usePulumiProject(ctx, "killed");
   const figures = { tried: 0, survived: 0, restored: 0 };
-  afterAll(() => console.log(`faults: SIGKILL of pulumi up survived ${figures.survived}/${figures.tried} (${figures.restored} needed the file backend's .bak checkpoint)`));
+  afterAll(() => console.log(`faults: SIGKILL of pulumi up survived ${figures.survived}/${figures.tried} (${figures.restored} needed cut checkpoint files repaired from the backend's own copies)`));
 
   const count = async (argv: string[], pattern: RegExp) => (await ctx.sandbox.run(argv)).split("\n").filter((l) => pattern.test(l)).length;
   const namespaces = () => count(["ip", "netns", "list"], /^c\d+/);
