@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { defaultHost, TYPE_MODULE, type PlacementArgs } from "./common";
-import { stubs } from "./stub";
+import { defaultHost, type PlacementArgs } from "./common";
+import { HostnetResource } from "./stub";
 
 export interface AddressArgs extends PlacementArgs {
   /** Namespace of the device (default: the host). */
@@ -12,12 +12,12 @@ export interface AddressArgs extends PlacementArgs {
 }
 
 /** One address on any link in any namespace (e.g. a service address on a namespace's `lo`). */
-export class Address extends pulumi.dynamic.Resource {
+export class Address extends HostnetResource {
   declare readonly namespace: pulumi.Output<string | undefined>;
   declare readonly device: pulumi.Output<string>;
   declare readonly address: pulumi.Output<string>;
 
   constructor(name: string, args: AddressArgs, opts?: pulumi.CustomResourceOptions) {
-    super(stubs.address, name, { host: defaultHost(), adopt: false, ...args }, opts, TYPE_MODULE, "Address");
+    super("address", "Address", name, { host: defaultHost(), adopt: false, ...args }, opts);
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { defaultHost, ownershipTag, TYPE_MODULE, type PlacementArgs } from "./common";
-import { stubs } from "./stub";
+import { defaultHost, ownershipTag, type PlacementArgs } from "./common";
+import { HostnetResource } from "./stub";
 
 export interface BridgeArgs extends PlacementArgs {
   /** Interface name, at most 15 characters. */
@@ -15,7 +15,7 @@ export interface BridgeArgs extends PlacementArgs {
 }
 
 /** A Linux bridge (`ip link add NAME type bridge`). */
-export class Bridge extends pulumi.dynamic.Resource {
+export class Bridge extends HostnetResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly namespace: pulumi.Output<string | undefined>;
   declare readonly host: pulumi.Output<string | undefined>;
@@ -26,13 +26,7 @@ export class Bridge extends pulumi.dynamic.Resource {
   declare readonly mac: pulumi.Output<string>;
 
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      stubs.bridge,
-      name,
-      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu },
-      opts,
-      TYPE_MODULE,
-      "Bridge",
-    );
+    super("bridge", "Bridge", name,
+      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu }, opts);
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ownershipTag, TYPE_MODULE } from "./common";
-import { stubs } from "./stub";
+import { ownershipTag } from "./common";
+import { HostnetResource } from "./stub";
 
 export interface NamespaceArgs {
   /** Name under /run/netns (what `ip netns` shows). */
@@ -12,13 +12,13 @@ export interface NamespaceArgs {
 }
 
 /** A named network namespace (`ip netns add`). */
-export class Namespace extends pulumi.dynamic.Resource {
+export class Namespace extends HostnetResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly loopbackUp: pulumi.Output<boolean>;
   /** /run/netns/<name>, for tools that take a netns path. */
   declare readonly path: pulumi.Output<string>;
 
   constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-    super(stubs.namespace, name, { loopbackUp: true, adopt: false, ...args, tag: ownershipTag(name), path: undefined }, opts, TYPE_MODULE, "Namespace");
+    super("namespace", "Namespace", name, { loopbackUp: true, adopt: false, ...args, tag: ownershipTag(name), path: undefined }, opts);
   }
 }

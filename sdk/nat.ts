@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { defaultHost, ownershipTag, TYPE_MODULE } from "./common";
-import { stubs } from "./stub";
+import { defaultHost, ownershipTag } from "./common";
+import { HostnetResource } from "./stub";
 
 export type FirewallBackend = "auto" | "nftables" | "iptables";
 
@@ -35,14 +35,14 @@ export interface NatRuleArgs extends FirewallPlacement {
 }
 
 /** A masquerade, SNAT or DNAT rule, tagged with this resource in our own table or chains. */
-export class NatRule extends pulumi.dynamic.Resource {
+export class NatRule extends HostnetResource {
   declare readonly type: pulumi.Output<string>;
   /** The firewall backend that holds the rules: nftables or iptables. */
   declare readonly backend: pulumi.Output<string>;
   declare readonly ruleCount: pulumi.Output<number>;
 
   constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-    super(stubs.natrule, name, { host: defaultHost(), firewallBackend: "auto", ...args, tag: ownershipTag(name), backend: undefined, family: undefined, ruleCount: undefined }, opts, TYPE_MODULE, "NatRule");
+    super("natrule", "NatRule", name, { host: defaultHost(), firewallBackend: "auto", ...args, tag: ownershipTag(name), backend: undefined, family: undefined, ruleCount: undefined }, opts);
   }
 }
 
@@ -63,7 +63,7 @@ export interface PortForwardArgs extends FirewallPlacement {
 }
 
 /** A port forward (DNAT) from the host to a target behind it. */
-export class PortForward extends pulumi.dynamic.Resource {
+export class PortForward extends HostnetResource {
   declare readonly hostPort: pulumi.Output<number | string>;
   declare readonly target: pulumi.Output<string>;
   declare readonly backend: pulumi.Output<string>;
@@ -71,13 +71,7 @@ export class PortForward extends pulumi.dynamic.Resource {
   declare readonly ruleCount: pulumi.Output<number>;
 
   constructor(name: string, args: PortForwardArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      stubs.portforward,
-      name,
-      { host: defaultHost(), firewallBackend: "auto", fromHost: true, hairpin: true, ...args, tag: ownershipTag(name), backend: undefined, family: undefined, ruleCount: undefined, hairpinNetwork: undefined },
-      opts,
-      TYPE_MODULE,
-      "PortForward",
-    );
+    super("portforward", "PortForward", name,
+      { host: defaultHost(), firewallBackend: "auto", fromHost: true, hairpin: true, ...args, tag: ownershipTag(name), backend: undefined, family: undefined, ruleCount: undefined, hairpinNetwork: undefined }, opts);
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { defaultHost, TYPE_MODULE, type PlacementArgs } from "./common";
-import { stubs } from "./stub";
+import { defaultHost, type PlacementArgs } from "./common";
+import { HostnetResource } from "./stub";
 
 export interface RouteArgs extends PlacementArgs {
   /** Namespace whose routing table gets the route (default: the host). */
@@ -21,7 +21,7 @@ export interface RouteArgs extends PlacementArgs {
 }
 
 /** A static route, marked as ours by its protocol number (212). */
-export class Route extends pulumi.dynamic.Resource {
+export class Route extends HostnetResource {
   declare readonly namespace: pulumi.Output<string | undefined>;
   declare readonly destination: pulumi.Output<string>;
   declare readonly via: pulumi.Output<string | undefined>;
@@ -32,6 +32,6 @@ export class Route extends pulumi.dynamic.Resource {
   declare readonly protocol: pulumi.Output<string>;
 
   constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
-    super(stubs.route, name, { host: defaultHost(), table: "main", adopt: false, ...args, protocol: undefined }, opts, TYPE_MODULE, "Route");
+    super("route", "Route", name, { host: defaultHost(), table: "main", adopt: false, ...args, protocol: undefined }, opts);
   }
 }

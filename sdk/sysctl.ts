@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { defaultHost, ownershipTag, TYPE_MODULE } from "./common";
-import { stubs } from "./stub";
+import { defaultHost, ownershipTag } from "./common";
+import { HostnetResource } from "./stub";
 
 export interface SysctlArgs {
   /** A key under net, e.g. net.ipv4.ip_forward or net.ipv4.conf.br0.route_localnet. */
@@ -12,13 +12,13 @@ export interface SysctlArgs {
 }
 
 /** A sysctl under /proc/sys/net; the value found is restored on delete unless changed since. */
-export class Sysctl extends pulumi.dynamic.Resource {
+export class Sysctl extends HostnetResource {
   declare readonly key: pulumi.Output<string>;
   declare readonly value: pulumi.Output<string>;
   /** The value found before `pulumi up` set it. */
   declare readonly previous: pulumi.Output<string>;
 
   constructor(name: string, args: SysctlArgs, opts?: pulumi.CustomResourceOptions) {
-    super(stubs.sysctl, name, { host: defaultHost(), ...args, tag: ownershipTag(name), previous: undefined }, opts, TYPE_MODULE, "Sysctl");
+    super("sysctl", "Sysctl", name, { host: defaultHost(), ...args, tag: ownershipTag(name), previous: undefined }, opts);
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { defaultHost, ownershipTag, TYPE_MODULE, type PlacementArgs } from "./common";
-import { stubs } from "./stub";
+import { defaultHost, ownershipTag, type PlacementArgs } from "./common";
+import { HostnetResource } from "./stub";
 
 export interface VethPeerArgs {
   /** Interface name of the peer inside its namespace, e.g. "eth0". */
@@ -35,7 +35,7 @@ export interface VethPeerState {
 }
 
 /** A veth pair; the peer is created directly inside its namespace. */
-export class VethPair extends pulumi.dynamic.Resource {
+export class VethPair extends HostnetResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly namespace: pulumi.Output<string | undefined>;
   declare readonly host: pulumi.Output<string | undefined>;
@@ -48,13 +48,7 @@ export class VethPair extends pulumi.dynamic.Resource {
   declare readonly peer: pulumi.Output<VethPeerState>;
 
   constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      stubs.veth,
-      name,
-      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu },
-      opts,
-      TYPE_MODULE,
-      "VethPair",
-    );
+    super("veth", "VethPair", name,
+      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu }, opts);
   }
 }
