@@ -24,8 +24,10 @@ export class CommandError extends Error {
   readonly exitCode: number | undefined;
   readonly stderr: string;
   readonly kind: ErrorKind;
+  /** What it printed before it failed (`ip -batch` tells how far it got by it). */
+  readonly stdout: string;
 
-  constructor(argv: readonly string[], exitCode: number | undefined, stderr: string, kind?: ErrorKind) {
+  constructor(argv: readonly string[], exitCode: number | undefined, stderr: string, kind?: ErrorKind, stdout = "") {
     const words = stderr.trim() || `exit code ${exitCode ?? "unknown"}`;
     const resolvedKind = kind ?? classifyStderr(stderr);
     const hint =
@@ -38,6 +40,7 @@ export class CommandError extends Error {
     this.exitCode = exitCode;
     this.stderr = stderr;
     this.kind = resolvedKind;
+    this.stdout = stdout;
   }
 }
 

@@ -69,7 +69,7 @@ export class ExecaRunner implements Runner {
     if (result.failed) {
       const stderr = typeof result.stderr === "string" ? result.stderr : "";
       const words = stderr || (result.code === "ENOENT" ? `${file}: command not found (install it: see README)` : (result.shortMessage ?? "failed"));
-      throw new CommandError(shown, result.exitCode, words);
+      throw new CommandError(shown, result.exitCode, words, undefined, typeof result.stdout === "string" ? result.stdout : "");
     }
     return { stdout: String(result.stdout), stderr: String(result.stderr) };
   }

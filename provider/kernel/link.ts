@@ -1,5 +1,5 @@
-import { CommandError, isNotFound, type Runner } from "../exec";
-import { ip, ipArgv, ipJson, type Netns } from "./ip";
+import { isNotFound, type Runner } from "../exec";
+import { ip, ipCommands, ipJson, type Netns } from "./ip";
 import { ipAddrLinkSchema, parseIpJson, type IpAddrLink } from "./schemas";
 
 /** A link as we care about it, read from `ip -json -details addr show`. */
@@ -51,28 +51,13 @@ export async function listLinks(runner: Runner, netns: Netns): Promise<LinkState
 }
 
 /**
- * Runs several `ip` commands in one namespace with one process (`ip -batch`), then shows
- * `device`: its state after the changes, read in the same process. ip stops at the first
- * failing line and names it. Words must hold no whitespace or quotes (inputs are validated).
+ * Runs several `ip` commands in one namespace as one unit (one `ip -batch`, merged with other
+ * concurrent work in that namespace), then shows `device`: its state after the changes, read
+ * in the same process. A failing command stops the rest and is named in the error.
  */
 export async function batchThenShow(runner: Runner, netns: Netns, lines: readonly (readonly string[])[], device: string): Promise<LinkState> {
-  const all = [...lines, ["addr", "show", "dev", device]];
-  for (const word of all.flat()) {
-    if (!/^[^\s"'\\#]+$/.test(word)) throw new Error(`refusing to put ${JSON.stringify(word)} into an ip batch`);
-  }
-  let stdout: string;
-  try {
-    ({ stdout } = await runner.run({ argv: ipArgv(netns, ["-details", "-batch", "-"], true), stdin: `${all.map((l) => l.join(" ")).join("\n")}\n` }));
-  } catch (err) {
-    if (!(err instanceof CommandError)) throw err;
-    // ip says "Command failed -:N" for most errors: report line N as the command a person
-    // would have typed; for the rest (bad arguments exit at once) show the whole batch.
-    const failed = all[Number(/Command failed -:(\d+)/.exec(err.stderr)?.[1]) - 1];
-    const argv = failed ? ipArgv(netns, failed) : [...ipArgv(netns, ["-batch", "-"]), "<<<", all.map((l) => l.join(" ")).join("; ")];
-    throw new CommandError(argv, err.exitCode, err.stderr.replace(/\s*Command failed -:\d+\s*$/, ""));
-  }
-  // Only the final show prints JSON.
-  const [raw] = parseIpJson(ipAddrLinkSchema, stdout, `link ${device}`);
+  const outputs = await ipCommands(runner, netns, [...lines, ["addr", "show", "dev", device]]);
+  const [raw] = parseIpJson(ipAddrLinkSchema, outputs.at(-1) ?? "", `link ${device}`);
   if (!raw) throw new Error(`link ${device} vanished while it was configured`);
   return toLinkState(raw);
 }

@@ -1,5 +1,6 @@
 import { isNotFound, type Runner } from "../exec";
-import { ip } from "./ip";
+import { ip, ipJson } from "./ip";
+import { netnsListSchema, parseIpJson } from "./schemas";
 
 /** Named network namespaces live as bind mounts under /run/netns (per mount namespace). */
 export function netnsPath(name: string): string {
@@ -7,12 +8,8 @@ export function netnsPath(name: string): string {
 }
 
 export async function listNetns(runner: Runner): Promise<string[]> {
-  const out = await ip(runner, undefined, ["netns", "list"]);
-  // Lines look like "web (id: 3)" or just "web".
-  return out
-    .split("\n")
-    .map((line) => line.trim().split(/\s+/)[0] ?? "")
-    .filter((name) => name !== "");
+  const out = await ipJson(runner, undefined, ["netns", "list"]);
+  return parseIpJson(netnsListSchema, out, "namespaces").map((ns) => ns.name);
 }
 
 export async function netnsExists(runner: Runner, name: string): Promise<boolean> {

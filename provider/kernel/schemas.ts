@@ -51,6 +51,8 @@ export const ipRouteSchema = z.object({
 });
 export type IpRoute = z.infer<typeof ipRouteSchema>;
 
+export const netnsListSchema = z.object({ name: z.string(), id: z.number().optional() });
+
 /** Parses `ip -json` output (an array, or empty output for "nothing") with a schema. */
 export function parseIpJson<T extends z.ZodTypeAny>(schema: T, stdout: string, what: string): z.infer<T>[] {
   const text = stdout.trim();

@@ -1,6 +1,6 @@
 // argv building and output parsing of provider/kernel, with the fake runner: no kernel needed.
 import { CommandError, FakeRunner } from "../../provider/exec";
-import { addRoute, addVeth, deleteLink, deleteNetns, deleteRoute, listNetns, setLink, showLink, showRoute } from "../../provider/kernel";
+import { addRoute, addVeth, deleteLink, deleteNetns, deleteRoute, ip, ipCommands, ipJson, listNetns, setLink, showLink, showRoute } from "../../provider/kernel";
 
 const addrShowJson = JSON.stringify([
   {
@@ -97,7 +97,7 @@ describe("kernel wrappers build argv and parse output", () => {
 
   test("netns list and route show parse their output", async () => {
     const runner = new FakeRunner()
-      .on(["ip", "netns", "list"], { stdout: "web (id: 3)\nrouter\n", stderr: "" })
+      .on(["ip", "-json", "netns", "list"], { stdout: JSON.stringify([{ name: "web", id: 3 }, { name: "router" }]), stderr: "" })
       .on(["ip", "-json", "-n", "r", "-4", "route", "show"], {
         stdout: JSON.stringify([
           { dst: "default", gateway: "10.0.1.1", dev: "eth0", protocol: "212", flags: [] },
@@ -110,5 +110,74 @@ describe("kernel wrappers build argv and parse output", () => {
     expect(await showRoute(runner, "r", { destination: "default", family: "ipv4" })).toMatchObject({ via: "10.0.1.1", ours: true, protocol: "212" });
     expect(await showRoute(runner, "r", { destination: "10.9.0.0/16", metric: 20, family: "ipv4" })).toMatchObject({ ours: false, protocol: "boot" });
     expect(await showRoute(runner, "r", { destination: "10.9.0.0/16", family: "ipv4" })).toBeUndefined();
+  });
+});
+
+describe("concurrent ip work in one namespace is merged into one ip -batch", () => {
+  const batchOf = (runner: FakeRunner) => runner.calls.map((c) => ({ argv: c.argv.join(" "), stdin: c.stdin }));
+
+  test("calls of one tick share one process; other namespaces and other flags get their own", async () => {
+    const runner = new FakeRunner().on(["ip", "-json", "-details", "-batch", "-"], { stdout: `[lo]\n[lo]\n${addrShowJson}\n`, stderr: "" });
+    const [, shown] = await Promise.all([
+      ip(runner, undefined, ["netns", "add", "c1"]),
+      ipCommands(runner, undefined, [["link", "set", "dev", "vh-web", "up"], ["addr", "show", "dev", "vh-web"]]),
+      ip(runner, "c1", ["link", "set", "dev", "lo", "up"]),
+      ip(runner, undefined, ["-4", "route", "add", "default", "via", "10.0.0.1"]),
+    ]);
+    expect(shown).toEqual(["", addrShowJson]);
+    expect(batchOf(runner)).toEqual([
+      { argv: "ip -json -details -batch -", stdin: "netns add c1\naddr show dev lo\nlink set dev vh-web up\naddr show dev lo\naddr show dev vh-web\n" },
+      { argv: "ip -n c1 link set dev lo up", stdin: undefined },
+      { argv: "ip -4 route add default via 10.0.0.1", stdin: undefined },
+    ]);
+  });
+
+  test("a failing line fails only its own call: calls before it ran, calls after it run in the next batch", async () => {
+    let call = 0;
+    const runner = new FakeRunner().on(["ip", "-json", "-details", "-batch", "-"], (command) => {
+      call++;
+      // "netns add a" and "netns add b" ran (each followed by its progress mark), the third line failed.
+      if (call === 1) return new CommandError(command.argv, 1, "RTNETLINK answers: File exists\nCommand failed -:5\n", undefined, "[lo]\n[lo]\n");
+      return { stdout: "[lo]\n[lo]\n", stderr: "" };
+    });
+    const results = await Promise.allSettled([
+      ip(runner, undefined, ["netns", "add", "a"]),
+      ipCommands(runner, undefined, [["netns", "add", "b"], ["link", "add", "name", "x", "type", "bridge"], ["link", "set", "dev", "x", "alias", "mine"]]),
+      ip(runner, undefined, ["netns", "add", "c"]),
+      ip(runner, undefined, ["netns", "add", "d"]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    const error = (results[1] as PromiseRejectedResult).reason as CommandError;
+    // The error names the failing command as a person would type it, and keeps its kind.
+    expect(error.argv).toEqual(["ip", "link", "add", "name", "x", "type", "bridge"]);
+    expect(error.kind).toBe("exists");
+    // Its own later line never ran; the two calls after it went into a second batch.
+    const mark = "addr show dev lo";
+    expect(runner.calls.map((c) => c.stdin)).toEqual([
+      `netns add a\n${mark}\nnetns add b\n${mark}\nlink add name x type bridge\n${mark}\nlink set dev x alias mine\n${mark}\nnetns add c\n${mark}\nnetns add d\n${mark}\n`,
+      `netns add c\n${mark}\nnetns add d\n${mark}\n`,
+    ]);
+  });
+
+  test("an error that names no line (ip just exits) is placed by the lines printed before it", async () => {
+    // ip exits on a master that does not exist without "Command failed": one progress mark was printed.
+    const runner = new FakeRunner().on(["ip", "-json", "-n", "c1", "-details", "-batch", "-"], (command) => new CommandError(command.argv, 255, 'Error: argument "br-nope" is wrong: Device does not exist', undefined, "[lo]\n"));
+    const results = await Promise.allSettled([ip(runner, "c1", ["link", "set", "dev", "lo", "up"]), ip(runner, "c1", ["link", "set", "dev", "eth0", "master", "br-nope"]), ip(runner, "c1", ["link", "set", "dev", "eth1", "up"])]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ argv: ["ip", "-n", "c1", "link", "set", "dev", "eth0", "master", "br-nope"], kind: "not-found" });
+    expect(runner.calls).toHaveLength(2);
+  });
+
+  test("a show's own output is its progress mark; every line printed yet a failure blames nobody wrongly", async () => {
+    const runner = new FakeRunner().on(["ip", "-json", "-details", "-batch", "-"], { stdout: `[lo]\n${addrShowJson}\n`, stderr: "" });
+    const [set, shown] = await Promise.all([ip(runner, undefined, ["link", "set", "dev", "x", "up"]), ipJson(runner, undefined, ["addr", "show", "dev", "vh-web"])]);
+    expect(set).toBeUndefined();
+    expect(shown).toBe(addrShowJson);
+  });
+
+  test("words that could break a batch line are refused before anything runs", async () => {
+    const runner = new FakeRunner();
+    await expect(ip(runner, undefined, ["link", "set", "dev", "x y", "up"])).rejects.toThrow(/refusing/);
+    expect(runner.calls).toHaveLength(0);
   });
 });
