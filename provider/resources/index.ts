@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { Runner } from "../exec";
 import { AddressProvider } from "./address";
 import { BridgeProvider } from "./bridge";
+import { EndpointProvider } from "./endpoint";
 import { NamespaceProvider } from "./namespace";
 import { NatRuleProvider } from "./natrule";
 import { PortForwardProvider } from "./portforward";
@@ -9,13 +10,13 @@ import { RouteProvider } from "./route";
 import { SysctlProvider } from "./sysctl";
 import { VethPairProvider } from "./veth";
 
-export { AddressProvider, BridgeProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, VethPairProvider };
+export { AddressProvider, BridgeProvider, EndpointProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, VethPairProvider };
 export { natRules } from "./natrule";
 export { portForwardRules } from "./portforward";
 export * from "./validation";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynamic.ResourceProvider> {
@@ -28,6 +29,7 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     sysctl: withPlainResults(new SysctlProvider(runner)),
     natrule: withPlainResults(new NatRuleProvider(runner)),
     portforward: withPlainResults(new PortForwardProvider(runner)),
+    endpoint: withPlainResults(new EndpointProvider(runner)),
   };
 }
 

@@ -47,6 +47,7 @@ const SDK_DEFAULTS = {
   Sysctl: { kind: "sysctl", defaults: {}, tagged: false },
   NatRule: { kind: "natrule", defaults: { firewallBackend: "auto" }, tagged: true },
   PortForward: { kind: "portforward", defaults: { firewallBackend: "auto", fromHost: true, hairpin: true }, tagged: true },
+  BridgeEndpoint: { kind: "endpoint", defaults: { interfaceName: "eth0", adopt: false }, tagged: true },
 } as const satisfies Record<string, { kind: ResourceKind; defaults: Props; tagged: boolean }>;
 
 const L16 = "abcdefghijklmnop";
@@ -71,6 +72,11 @@ const resourceCases: ResourceCase[] = [
   r("bridge: broadcast address as a host, second in the list", "Bridge", { name: "br0", addresses: ["10.0.3.1/24", "10.0.4.255/24"] }, "addresses[1]", /broadcast address/),
   r("bridge: MTU 65536", "Bridge", { name: "br0", mtu: 65536 }, "mtu", /at most 65535/),
   r("bridge: missing name", "Bridge", {}, "name"),
+  // BridgeEndpoint
+  r("endpoint: host interface of 16 characters", "BridgeEndpoint", { namespace: "c1", bridge: "br0", hostInterface: L16, address: "10.0.3.2/24" }, "hostInterface", /at most 15/),
+  r("endpoint: address without its prefix", "BridgeEndpoint", { namespace: "c1", bridge: "br0", hostInterface: "vh-c1", address: "10.0.3.2" }, "address", /prefix length/),
+  r("endpoint: an IPv6 gateway for an IPv4 address", "BridgeEndpoint", { namespace: "c1", bridge: "br0", hostInterface: "vh-c1", address: "10.0.3.2/24", gateway: "fd00::1" }, "gateway", /ipv6 but the address/),
+  r("endpoint: missing namespace", "BridgeEndpoint", { bridge: "br0", hostInterface: "vh-c1", address: "10.0.3.2/24" }, "namespace"),
   // VethPair
   r("veth: name of 16 characters", "VethPair", { name: L16, peer: { name: "eth0" } }, "name", /at most 15/),
   r("veth: unicode peer name", "VethPair", { name: "vh0", peer: { name: "éth0" } }, "peer.name"),
@@ -135,8 +141,8 @@ const componentCases: ComponentCase[] = [
   { what: "overlapping UDP port ranges", message: /host port udp\/5005-5020 of c2 is already forwarded by c1/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: "5000-5010", protocol: "udp" }] });\nnew hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, ports: [{ hostPort: "5005-5020", protocol: "udp" }] });` },
   { what: "a bridge name of 16 characters", resource: "n-bridge", field: "name", code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24", bridgeName: "${L16}" });` },
   { what: "a namespace name with a space", resource: "c1-netns", field: "name", code: `new hostnet.ContainerNetwork("c1", { mode: "none", namespaceName: "my ns" });` },
-  { what: "a host interface name of 16 characters", resource: "c1-veth", field: "name", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, hostInterfaceName: "${L16}" });` },
-  { what: "a container interface name with '/'", resource: "c1-veth", field: "peer.name", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, interfaceName: "eth/0" });` },
+  { what: "a host interface name of 16 characters", resource: "c1-endpoint", field: "hostInterface", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, hostInterfaceName: "${L16}" });` },
+  { what: "a container interface name with '/'", resource: "c1-endpoint", field: "interfaceName", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, interfaceName: "eth/0" });` },
   { what: "a container port of 70000", resource: "c1-tcp-8080", field: "targetPort", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 70000 }] });` },
 ];
 

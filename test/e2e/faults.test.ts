@@ -133,8 +133,8 @@ new hostnet.ContainerNetwork("fc-db", { mode: "bridge", network: n, address: "10
         await ip("netns", "delete", "fc-web");
         const refresh = await project.refresh();
         const deleted = [...refresh.stdout.matchAll(/- +pulumi-nodejs:dynamic\/hostnet:\w+ (\S+) +deleted/g)].map((m) => m[1]).sort();
-        // The namespace, the veth pair whose peer was inside, and the route inside; the port forward's rules are on the host.
-        expect(deleted).toEqual(["fc-web-default", "fc-web-netns", "fc-web-veth"]);
+        // The endpoint (namespace, veth pair, address, route inside); the port forward's rules are on the host.
+        expect(deleted).toEqual(["fc-web-endpoint"]);
 
         await project.up();
         // From the new namespace: fc-db still holds the old veth's MAC for 10.92.0.2 until it hears from the new one.

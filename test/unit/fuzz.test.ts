@@ -10,6 +10,7 @@ import { parseNftRules } from "../../provider/kernel/firewall/nft";
 import { makeProviders, UNKNOWN, validate, type ResourceKind } from "../../provider/resources";
 import { addressInputs } from "../../provider/resources/address";
 import { bridgeInputs } from "../../provider/resources/bridge";
+import { endpointInputs } from "../../provider/resources/endpoint";
 import { namespaceInputs } from "../../provider/resources/namespace";
 import { natRuleInputs } from "../../provider/resources/natrule";
 import { portForwardInputs } from "../../provider/resources/portforward";
@@ -421,6 +422,7 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   sysctl: sysctlInputs,
   natrule: natRuleInputs,
   portforward: portForwardInputs,
+  endpoint: endpointInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
 
@@ -461,6 +463,10 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
       namespace: fc.option(validNetns, { nil: undefined }),
     })
     .map(({ via, device, ...rest }) => ({ ...rest, via, device: via === undefined ? device : undefined })),
+  endpoint: fc.record(
+    { namespace: validNetns, host: validNetns, bridge: validIfName, hostInterface: validIfName, interfaceName: validIfName, address: ipv4HostCidr, gateway: ipv4, mtu: fc.integer({ min: 68, max: 65535 }), adopt: fc.boolean(), tag },
+    { requiredKeys: ["namespace", "bridge", "hostInterface", "address", "tag"] },
+  ),
   address: fc.record({ namespace: validNetns, host: validNetns, device: validIfName, address: fc.oneof(ipv4HostCidr, ipv6HostCidr), adopt: fc.boolean() }, { requiredKeys: ["device", "address"] }),
   sysctl: fc.record(
     { key: fc.oneof(fc.constantFrom("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"), fc.stringMatching(/^[a-z0-9_-]{1,15}$/).map((d) => `net.ipv4.conf.${d}.route_localnet`)), value: fc.constantFrom("0", "1", "32768 60999"), namespace: validNetns },

@@ -1,0 +1,275 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { CommandError, isExists, isNotFound, type Runner } from "../exec";
+import { addNetns, deleteLink, deleteNetns, ipArgv, ipCommands, netnsPath, OUR_ROUTE_PROTOCOL, showLink, showRoute, type LinkState, type Netns } from "../kernel";
+import { ipAddrLinkSchema, parseIpJson } from "../kernel/schemas";
+import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
+import { freshLink, reconcileLink } from "./links";
+import { canonicalInterfaceAddress, familyOf, interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
+
+export const endpointInputs = z
+  .object({
+    /** The container's netns, made by this resource. */
+    namespace: netnsName,
+    /** The netns that plays the host (where the bridge and the host end are). */
+    host: netnsName.optional(),
+    bridge: interfaceName,
+    hostInterface: interfaceName,
+    interfaceName: interfaceName.default("eth0"),
+    /** The container end's address with its prefix, e.g. 10.88.0.2/16. */
+    address: interfaceAddress,
+    /** Default route inside the container via this address (none when unset). */
+    gateway: ipAddress.optional(),
+    mtu: mtu.optional(),
+    adopt: z.boolean().default(false),
+    tag: ownershipTag,
+  })
+  .superRefine((e, ctx) => {
+    if (isUnknown(e.gateway) || isUnknown(e.address) || !e.gateway) return;
+    const [gatewayFamily, addressFamily] = [maybeFamilyOf(e.gateway), maybeFamilyOf(e.address)];
+    if (gatewayFamily && addressFamily && gatewayFamily !== addressFamily) ctx.addIssue({ code: "custom", path: ["gateway"], message: `${e.gateway} is ${gatewayFamily} but the address ${e.address} is ${addressFamily}` });
+  });
+export type EndpointInputs = z.infer<typeof endpointInputs>;
+
+/** What the kernel was seen to have: compared with the inputs to find drift. */
+interface Observed {
+  readonly hostUp: boolean;
+  readonly containerUp: boolean;
+  readonly loopbackUp: boolean;
+  /** The container end's addresses other than the declared one. */
+  readonly strayAddresses: string[];
+  readonly ifindex: number;
+  readonly mac: string | undefined;
+  readonly containerMac: string | undefined;
+}
+
+export interface EndpointOutputs extends EndpointInputs, Observed {
+  readonly path: string;
+  readonly schemaVersion: number;
+}
+
+/**
+ * A container's place on a bridge, the way a CNI bridge plugin's ADD makes it: the container's
+ * netns, a veth pair from the bridge into it, the container end's address, `lo` up and the
+ * default route via the gateway. The container's side is one `ip -batch` in its namespace and
+ * the host's side joins the host's batch, so a container costs about one process where the
+ * same objects as separate resources cost five.
+ */
+export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
+  constructor(private readonly runner: Runner) {}
+
+  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+    return checkWith(endpointInputs, news);
+  }
+
+  async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+    const result = diffByRules(olds, news, [
+      { path: "namespace", change: "replace" },
+      { path: "host", change: "replace" },
+      { path: "hostInterface", change: "replace" },
+      { path: "interfaceName", change: "replace" },
+      { path: "bridge", change: "update" },
+      { path: "address", change: "update" },
+      { path: "gateway", change: "update", optional: true },
+      { path: "mtu", change: "update", optional: true },
+      { path: "tag", change: "update" },
+    ], [["namespace"], ["hostInterface", "host"]]);
+    // Drift that refresh saw in what the inputs do not name: a link down, an address added by hand.
+    const seen = olds as Partial<Observed>;
+    const drifted = seen.hostUp === false || seen.containerUp === false || seen.loopbackUp === false || (seen.strayAddresses?.length ?? 0) > 0;
+    return !result.changes && drifted ? { ...result, changes: true } : result;
+  }
+
+  async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
+    const inputs = endpointInputs.parse(raw);
+    return Rollback.guard(async (rollback) => {
+      // Create first and look only when a name is taken. `ip netns add` must run where the
+      // provider runs (under `ip -n` it would mount the namespace in a private mount namespace),
+      // so it joins the host's batch only when the host is that namespace.
+      const namespaceInBatch = !inputs.host;
+      if (!namespaceInBatch) await this.addNamespace(inputs, rollback);
+      const prefix = namespaceInBatch ? [["netns", "add", inputs.namespace]] : [];
+      const commands = [...prefix, ...this.pairCommands(inputs)];
+      let hostEnd: LinkState;
+      let inside: Inside | undefined;
+      try {
+        const outputs = await ipCommands(this.runner, inputs.host, commands);
+        if (namespaceInBatch) rollback.push(() => deleteNetns(this.runner, inputs.namespace));
+        rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
+        hostEnd = linkFrom(outputs.at(-1), inputs.hostInterface);
+        inside = { lo: freshLink("lo"), link: freshLink(inputs.interfaceName, inputs.mtu), gateway: undefined };
+      } catch (err) {
+        // What ran before the failing line is ours to undo; what failed on a taken name is looked at.
+        const failed = failedIndex(err, inputs.host, commands);
+        if (failed === undefined) throw err;
+        if (namespaceInBatch && failed > 0) rollback.push(() => deleteNetns(this.runner, inputs.namespace));
+        if (failed > prefix.length) rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
+        if (!isExists(err) || failed > prefix.length) throw err;
+        if (failed < prefix.length) await this.addNamespace(inputs, rollback);
+        hostEnd = await this.addPairOrTakeOver(inputs, rollback);
+      }
+      const configured = await this.configureInside(inputs, inside);
+      return { id: `endpoint/${idPart(inputs.host)}/${inputs.hostInterface}`, outs: outputsOf(inputs, hostEnd, configured) };
+    });
+  }
+
+  async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+    const stored = props as unknown as EndpointOutputs;
+    const hostEnd = await showLink(this.runner, stored.host, stored.hostInterface);
+    // A link of that name without our mark is someone else's: ours is gone.
+    if (!hostEnd || hostEnd.alias !== stored.tag) return { id: "", props: {} };
+    const inside = await this.readInside(stored);
+    if (!inside) return { id: "", props: {} };
+    return { id, props: outputsOf({ ...stored, bridge: hostEnd.master ?? "", gateway: inside.gateway, mtu: stored.mtu === undefined ? undefined : hostEnd.mtu }, hostEnd, inside) };
+  }
+
+  async update(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+    const inputs = endpointInputs.parse(news);
+    const current = await showLink(this.runner, inputs.host, inputs.hostInterface);
+    if (!current) throw new Error(`${inputs.hostInterface} in ${describeWhere(inputs.host)} is gone; run \`pulumi refresh\` then \`pulumi up\` to recreate it`);
+    const hostEnd = await this.configureHostEnd(inputs, current);
+    const inside = await this.configureInside(inputs);
+    return { outs: outputsOf(inputs, hostEnd, inside) };
+  }
+
+  async delete(_id: string, props: Props): Promise<void> {
+    const stored = props as unknown as EndpointOutputs;
+    // Never delete what no longer carries our mark (replaced by someone else's).
+    const [hostEnd, lo] = await Promise.all([showLink(this.runner, stored.host, stored.hostInterface), showLink(this.runner, stored.namespace, "lo")]);
+    if (hostEnd?.alias === stored.tag) await deleteLink(this.runner, stored.host, stored.hostInterface);
+    if (lo?.alias === stored.tag) await deleteNetns(this.runner, stored.namespace);
+  }
+
+  /** The namespace: made, or already there and ours (or adopted). */
+  private async addNamespace(inputs: EndpointInputs, rollback: Rollback): Promise<void> {
+    try {
+      await addNetns(this.runner, inputs.namespace);
+      rollback.push(() => deleteNetns(this.runner, inputs.namespace));
+    } catch (err) {
+      if (!isExists(err)) throw err;
+      const lo = await showLink(this.runner, inputs.namespace, "lo");
+      const ownership = ownershipOf(lo?.alias, inputs.tag);
+      if (ownership !== "ours" && !inputs.adopt) throw refusal(`network namespace ${inputs.namespace}`, ownership, lo?.alias);
+    }
+  }
+
+  /** The pair made with the peer inside, the host end on the bridge, then shown. */
+  private pairCommands(inputs: EndpointInputs): string[][] {
+    const mtuWords = inputs.mtu ? ["mtu", String(inputs.mtu)] : [];
+    return [
+      ["link", "add", "name", inputs.hostInterface, ...mtuWords, "type", "veth", "peer", "name", inputs.interfaceName, ...mtuWords, "netns", inputs.namespace],
+      ["link", "set", "dev", inputs.hostInterface, "master", inputs.bridge, "alias", inputs.tag, "up"],
+      ["addr", "show", "dev", inputs.hostInterface],
+    ];
+  }
+
+  /** The pair in a namespace that already existed, or a host end that exists: ours (or adopted) only. */
+  private async addPairOrTakeOver(inputs: EndpointInputs, rollback: Rollback): Promise<LinkState> {
+    const commands = this.pairCommands(inputs);
+    try {
+      const outputs = await ipCommands(this.runner, inputs.host, commands);
+      rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
+      return linkFrom(outputs.at(-1), inputs.hostInterface);
+    } catch (err) {
+      const failed = failedIndex(err, inputs.host, commands);
+      if (failed !== undefined && failed > 0) rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
+      if (failed !== 0 || !isExists(err)) throw err;
+      const current = await showLink(this.runner, inputs.host, inputs.hostInterface);
+      if (!current) throw err; // the container end's name is taken inside: the kernel's words say so
+      const ownership = ownershipOf(current.alias, inputs.tag);
+      if (ownership !== "ours" && !inputs.adopt) throw refusal(`link ${inputs.hostInterface} in ${describeWhere(inputs.host)}`, ownership, current.alias);
+      if (current.kind !== "veth") throw new Error(`link ${inputs.hostInterface} in ${describeWhere(inputs.host)} exists but is a ${current.kind ?? "plain"} link, not a veth`);
+      return this.configureHostEnd(inputs, current);
+    }
+  }
+
+  private configureHostEnd(inputs: EndpointInputs, current: LinkState): Promise<LinkState> {
+    return reconcileLink(this.runner, inputs.host, current, { alias: inputs.tag, up: true, addresses: current.addresses, master: inputs.bridge, mtu: inputs.mtu });
+  }
+
+  /** The container's side in one process: lo, the interface, its one address, the default route. */
+  private async configureInside(inputs: EndpointInputs, known?: Inside): Promise<Inside> {
+    const ns = inputs.namespace;
+    const device = inputs.interfaceName;
+    const current = known ?? (await this.readInside(inputs));
+    if (!current) throw new Error(`the container end ${device} is not in netns ${ns}`);
+    const lines: string[][] = [];
+    if (current.lo.alias !== inputs.tag || !current.lo.up) lines.push(["link", "set", "dev", "lo", "alias", inputs.tag, "up"]);
+    const settings = ["alias", inputs.tag, ...(inputs.mtu ? ["mtu", String(inputs.mtu)] : []), "up"];
+    lines.push(["link", "set", "dev", device, ...settings]);
+    // Our default route goes before the addresses change: removing the address its gateway is
+    // reached through takes the route with it, so a changed address also means the route again.
+    if (!inputs.gateway && current.gateway) lines.push(["route", "del", "default", "proto", String(OUR_ROUTE_PROTOCOL)]);
+    const wanted = canonicalInterfaceAddress(inputs.address);
+    const extras = current.link.addresses.filter((a) => a !== wanted);
+    const missing = !current.link.addresses.includes(wanted);
+    for (const extra of extras) lines.push(["addr", "del", extra, "dev", device]);
+    if (missing) lines.push(["addr", "add", wanted, "dev", device]);
+    if (inputs.gateway && (current.gateway !== inputs.gateway || extras.length > 0 || missing)) {
+      lines.push(["route", "replace", "default", "via", inputs.gateway, "dev", device, "proto", String(OUR_ROUTE_PROTOCOL)]);
+    }
+    const outputs = await ipCommands(this.runner, ns, [...lines, ["addr", "show", "dev", "lo"], ["addr", "show", "dev", device]]);
+    return { lo: linkFrom(outputs.at(-2), "lo"), link: linkFrom(outputs.at(-1), device), gateway: inputs.gateway };
+  }
+
+  /** lo, the container end and our default route's gateway; undefined when the netns is gone. */
+  private async readInside(e: Pick<EndpointInputs, "namespace" | "interfaceName" | "address" | "gateway">): Promise<Inside | undefined> {
+    try {
+      const family = e.gateway ? familyOf(e.gateway) : familyOf(e.address);
+      const [outputs, route] = await Promise.all([
+        ipCommands(this.runner, e.namespace, [["addr", "show", "dev", "lo"], ["addr", "show", "dev", e.interfaceName]]),
+        showRoute(this.runner, e.namespace, { destination: "default", family }),
+      ]);
+      return { lo: linkFrom(outputs[0], "lo"), link: linkFrom(outputs[1], e.interfaceName), gateway: route?.ours ? route.via : undefined };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+}
+
+interface Inside {
+  readonly lo: LinkState;
+  readonly link: LinkState;
+  readonly gateway: string | undefined;
+}
+
+function linkFrom(json: string | undefined, device: string): LinkState {
+  const [state] = parseIpJson(ipAddrLinkSchema, json ?? "", `link ${device}`).map((raw) => ({
+    name: raw.ifname,
+    ifindex: raw.ifindex,
+    mtu: raw.mtu,
+    up: raw.flags.includes("UP"),
+    mac: raw.address,
+    alias: raw.ifalias || undefined,
+    master: raw.master,
+    kind: raw.linkinfo?.info_kind,
+    addresses: raw.addr_info.filter((a) => a.scope !== "link" && a.scope !== "host").map((a) => `${a.local}/${a.prefixlen}`),
+  }));
+  if (!state) throw new Error(`link ${device} vanished while it was configured`);
+  return state;
+}
+
+/** Which of `commands` (run as one call in `netns`) failed, by the argv the error names. */
+function failedIndex(err: unknown, netns: Netns, commands: readonly (readonly string[])[]): number | undefined {
+  if (!(err instanceof CommandError)) return undefined;
+  const index = commands.findIndex((c) => ipArgv(netns, c).join(" ") === err.argv.join(" "));
+  return index < 0 ? undefined : index;
+}
+
+function outputsOf(inputs: EndpointInputs, hostEnd: LinkState, inside: Inside): EndpointOutputs {
+  const wanted = canonicalInterfaceAddress(inputs.address);
+  return {
+    ...inputs,
+    address: inside.link.addresses.includes(wanted) ? inputs.address : (inside.link.addresses[0] ?? ""),
+    hostUp: hostEnd.up,
+    containerUp: inside.link.up,
+    loopbackUp: inside.lo.up,
+    strayAddresses: inside.link.addresses.filter((a) => a !== wanted),
+    ifindex: hostEnd.ifindex,
+    mac: hostEnd.mac,
+    containerMac: inside.link.mac,
+    path: netnsPath(inputs.namespace),
+    schemaVersion: SCHEMA_VERSION,
+  };
+}
