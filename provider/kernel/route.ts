@@ -74,6 +74,11 @@ export async function showRoute(runner: Runner, netns: Netns, spec: RouteSpec): 
     if (isNotFound(err)) return undefined;
     throw err;
   }
+  return findRoute(out, spec);
+}
+
+/** The route with this key in `ip -json route show` output of its table and family. */
+export function findRoute(out: string, spec: RouteSpec): RouteState | undefined {
   const routes = parseIpJson(ipRouteSchema, out, "routes");
   // The kernel reports no metric for IPv4's default 0 and 1024 for IPv6's default.
   const defaultMetric = spec.family === "ipv6" ? 1024 : 0;

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CommandError, isExists, isNotFound, type Runner } from "../exec";
-import { addNetns, deleteLink, deleteNetns, ipArgv, ipCommands, netnsPath, OUR_ROUTE_PROTOCOL, showLink, showRoute, type LinkState, type Netns } from "../kernel";
+import { addNetns, deleteLink, deleteNetns, findRoute, ipArgv, ipCommands, netnsPath, OUR_ROUTE_PROTOCOL, showLink, showRoute, type LinkState, type Netns } from "../kernel";
 import { ipAddrLinkSchema, parseIpJson } from "../kernel/schemas";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
 import { freshLink, reconcileLink } from "./links";
@@ -136,8 +136,11 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const stored = props as unknown as EndpointOutputs;
     // Never delete what no longer carries our mark (replaced by someone else's).
     const [hostEnd, lo] = await Promise.all([showLink(this.runner, stored.host, stored.hostInterface), showLink(this.runner, stored.namespace, "lo")]);
-    if (hostEnd?.alias === stored.tag) await deleteLink(this.runner, stored.host, stored.hostInterface);
-    if (lo?.alias === stored.tag) await deleteNetns(this.runner, stored.namespace);
+    // Either deletion takes the pair with it; run side by side, they share the host's batch.
+    await Promise.all([
+      hostEnd?.alias === stored.tag ? deleteLink(this.runner, stored.host, stored.hostInterface) : undefined,
+      lo?.alias === stored.tag ? deleteNetns(this.runner, stored.namespace) : undefined,
+    ]);
   }
 
   /** The namespace: made, or already there and ours (or adopted). */
@@ -214,18 +217,22 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
 
   /** lo, the container end and our default route's gateway; undefined when the netns is gone. */
   private async readInside(e: Pick<EndpointInputs, "namespace" | "interfaceName" | "address" | "gateway">): Promise<Inside | undefined> {
+    const family = e.gateway ? familyOf(e.gateway) : familyOf(e.address);
+    const shows = [["addr", "show", "dev", "lo"], ["addr", "show", "dev", e.interfaceName]];
+    const defaultRoute = { destination: "default", family } as const;
     try {
-      const family = e.gateway ? familyOf(e.gateway) : familyOf(e.address);
-      const [outputs, route] = await Promise.all([
-        ipCommands(this.runner, e.namespace, [["addr", "show", "dev", "lo"], ["addr", "show", "dev", e.interfaceName]]),
-        showRoute(this.runner, e.namespace, { destination: "default", family }),
-      ]);
+      // `ip route show` lists IPv4 without a family flag: then the route is read in the same batch.
+      const [outputs, route] =
+        family === "ipv4"
+          ? await ipCommands(this.runner, e.namespace, [...shows, ["route", "show", "table", "main"]]).then((o) => [o, findRoute(o[2] ?? "", defaultRoute)] as const)
+          : await Promise.all([ipCommands(this.runner, e.namespace, shows), showRoute(this.runner, e.namespace, defaultRoute)]);
       return { lo: linkFrom(outputs[0], "lo"), link: linkFrom(outputs[1], e.interfaceName), gateway: route?.ours ? route.via : undefined };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   }
+
 }
 
 interface Inside {

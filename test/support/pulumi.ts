@@ -33,6 +33,8 @@ export class PulumiProject {
   private readonly stack: string;
   /** An existing program (e.g. examples/bridge) rather than one the test writes. */
   private readonly existingProgram: boolean;
+  /** More environment for every CLI run (e.g. PULUMI_SKIP_CHECKPOINTS). */
+  extraEnv: Record<string, string> = {};
 
   /** `where` is read lazily: a test file's sandbox exists only once its beforeAll has run. */
   constructor(
@@ -134,6 +136,7 @@ export class PulumiProject {
       PULUMI_SKIP_UPDATE_CHECK: "true",
       // The program's Node must be the one setup chose (first on PATH via scripts/env.sh).
       NODE_OPTIONS: "",
+      ...this.extraEnv,
     };
   }
 
