@@ -1,5 +1,5 @@
 // The provider's own kernel work for N bridge-mode containers, no engine: the create functions
-// of the same resources the components declare (bridge endpoint, port forward), called directly, eight containers at a time
+// of the same resources the components declare (a bridge endpoint with its port forward), called directly, eight containers at a time
 // (Pulumi's parallelism here). Runs inside a sandbox; prints {ms, processes} as JSON.
 import type * as pulumi from "@pulumi/pulumi";
 import { ExecaRunner, type Command, type CommandResult, type Runner } from "../provider/exec";
@@ -39,8 +39,8 @@ async function main(): Promise<void> {
     while (next < n) {
       const i = next++;
       const address = `10.88.${Math.floor((i + 2) / 256)}.${(i + 2) % 256}`;
-      await create(p.endpoint, { namespace: `c${i}`, bridge: "br0", hostInterface: `vh-c${i}`, address: `${address}/16`, gateway: "10.88.0.1", tag: `${TAG}/e${i}` });
-      await create(p.portforward, { protocol: "tcp", hostPort: 20000 + i, target: address, targetPort: 80, tag: `${TAG}/f${i}` });
+      const ports = [{ protocol: "tcp", hostPort: 20000 + i, targetPort: 80 }];
+      await create(p.endpoint, { namespace: `c${i}`, bridge: "br0", hostInterface: `vh-c${i}`, address: `${address}/16`, gateway: "10.88.0.1", ports, tag: `${TAG}/e${i}` });
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));

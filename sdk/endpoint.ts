@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost, ownershipTag, type PlacementArgs } from "./common";
+import type { FirewallBackend } from "./nat";
 import { HostnetResource } from "./stub";
 
 export interface BridgeEndpointArgs extends PlacementArgs {
@@ -16,13 +17,26 @@ export interface BridgeEndpointArgs extends PlacementArgs {
   /** The default route inside the container goes via this address (none when unset). */
   gateway?: pulumi.Input<string>;
   mtu?: pulumi.Input<number>;
+  /** Host ports forwarded to the container (DNAT from outside and from the host, hairpin). */
+  ports?: pulumi.Input<pulumi.Input<EndpointPortArgs>[]>;
+  firewallBackend?: pulumi.Input<FirewallBackend>;
+}
+
+export interface EndpointPortArgs {
+  protocol?: pulumi.Input<"tcp" | "udp">;
+  /** A port, or a range "8000-8010" (forwarded to the same ports). */
+  hostPort: pulumi.Input<number | string>;
+  /** Only this host address answers (default: every address of the host). */
+  hostAddress?: pulumi.Input<string>;
+  /** The container's port (default: hostPort). */
+  targetPort?: pulumi.Input<number>;
 }
 
 /**
  * A container's place on a bridge, as one resource: its netns, the veth pair from the bridge
- * into it, the container end's address, `lo` and the default route. What `ContainerNetwork`'s
- * bridge mode is made of; the same objects as `Namespace`, `VethPair` and `Route` cost the
- * engine three resources and the kernel several more processes.
+ * into it, the container end's address, `lo`, the default route and its port forwards. What
+ * `ContainerNetwork`'s bridge mode is made of; the same objects as `Namespace`, `VethPair`,
+ * `Route` and `PortForward` cost the engine four resources and the kernel more processes.
  */
 export class BridgeEndpoint extends HostnetResource {
   declare readonly namespace: pulumi.Output<string>;
@@ -35,13 +49,16 @@ export class BridgeEndpoint extends HostnetResource {
   declare readonly path: pulumi.Output<string>;
   declare readonly mac: pulumi.Output<string>;
   declare readonly containerMac: pulumi.Output<string>;
+  /** The firewall backend the forwards went to (nftables, iptables), if there are any. */
+  declare readonly backend: pulumi.Output<string | undefined>;
+  declare readonly ruleCount: pulumi.Output<number>;
 
   constructor(name: string, args: BridgeEndpointArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       "endpoint",
       "BridgeEndpoint",
       name,
-      { host: defaultHost(), interfaceName: "eth0", adopt: false, ...args, tag: ownershipTag(name), path: undefined, mac: undefined, containerMac: undefined },
+      { host: defaultHost(), interfaceName: "eth0", ports: [], firewallBackend: "auto", adopt: false, ...args, tag: ownershipTag(name), path: undefined, mac: undefined, containerMac: undefined, backend: undefined, ruleCount: undefined },
       opts,
     );
   }

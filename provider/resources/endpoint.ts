@@ -1,11 +1,35 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CommandError, isExists, isNotFound, type Runner } from "../exec";
+import type { firewall } from "../kernel";
 import { addNetns, deleteLink, deleteNetns, findRoute, ipArgv, ipCommands, netnsPath, OUR_ROUTE_PROTOCOL, showLink, showRoute, type LinkState, type Netns } from "../kernel";
 import { ipAddrLinkSchema, parseIpJson } from "../kernel/schemas";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
+import { applyRules, countRules, firewallChoice, portOrRange, toRange, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
-import { canonicalInterfaceAddress, familyOf, interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
+import { deleteRules, moveRules, repairsDrift } from "./natrule";
+import { portForwardRules } from "./portforward";
+import { canonicalInterfaceAddress, canonicalNetwork, familyOf, interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
+
+/** A host port forwarded to the container, as `docker run -p` does. */
+export const endpointPort = z
+  .object({
+    protocol: z.enum(["tcp", "udp"]).default("tcp"),
+    /** A port, or a range "8000-8010" (forwarded to the same ports). */
+    hostPort: portOrRange,
+    /** Only this host address answers (default: every address of the host). */
+    hostAddress: ipAddress.optional(),
+    /** The container's port (default: hostPort). */
+    targetPort: z.number().int().min(1, "port must be 1-65535").max(65535, "port must be 1-65535").optional(),
+  })
+  .superRefine((f, ctx) => {
+    if (!portOrRange.safeParse(f.hostPort).success) return;
+    const range = toRange(f.hostPort);
+    if (range.from !== range.to && f.targetPort !== undefined && f.targetPort !== range.from) {
+      ctx.addIssue({ code: "custom", path: ["targetPort"], message: "a port range forwards to the same ports on the target: leave targetPort unset" });
+    }
+  });
+export type EndpointPort = z.infer<typeof endpointPort>;
 
 export const endpointInputs = z
   .object({
@@ -21,10 +45,19 @@ export const endpointInputs = z
     /** Default route inside the container via this address (none when unset). */
     gateway: ipAddress.optional(),
     mtu: mtu.optional(),
+    /** Port forwards from the host to the container (DNAT, hairpin, from the host itself). */
+    ports: z.array(endpointPort).default([]),
+    firewallBackend: firewallChoice,
     adopt: z.boolean().default(false),
-    tag: ownershipTag,
+    tag: ownershipTag.max(120),
   })
   .superRefine((e, ctx) => {
+    for (const [i, port] of e.ports.entries()) {
+      const [hostFamily, addressFamily] = [maybeFamilyOf(port.hostAddress ?? ""), maybeFamilyOf(e.address)];
+      if (port.hostAddress && !["0.0.0.0", "::"].includes(port.hostAddress) && hostFamily && addressFamily && hostFamily !== addressFamily) {
+        ctx.addIssue({ code: "custom", path: ["ports", i, "hostAddress"], message: `hostAddress ${port.hostAddress} and the address ${e.address} are of different families` });
+      }
+    }
     if (isUnknown(e.gateway) || isUnknown(e.address) || !e.gateway) return;
     const [gatewayFamily, addressFamily] = [maybeFamilyOf(e.gateway), maybeFamilyOf(e.address)];
     if (gatewayFamily && addressFamily && gatewayFamily !== addressFamily) ctx.addIssue({ code: "custom", path: ["gateway"], message: `${e.gateway} is ${gatewayFamily} but the address ${e.address} is ${addressFamily}` });
@@ -41,9 +74,15 @@ interface Observed {
   readonly ifindex: number;
   readonly mac: string | undefined;
   readonly containerMac: string | undefined;
+  /** Whether the host end and the netns were there (false: only our port forward rules were). */
+  readonly present: boolean;
+  /** Port forward rules found carrying our tag. */
+  readonly ruleCount: number;
 }
 
 export interface EndpointOutputs extends EndpointInputs, Observed {
+  readonly backend: BackendName | undefined;
+  readonly family: firewall.IpFamily;
   readonly path: string;
   readonly schemaVersion: number;
 }
@@ -51,9 +90,11 @@ export interface EndpointOutputs extends EndpointInputs, Observed {
 /**
  * A container's place on a bridge, the way a CNI bridge plugin's ADD makes it: the container's
  * netns, a veth pair from the bridge into it, the container end's address, `lo` up and the
- * default route via the gateway. The container's side is one `ip -batch` in its namespace and
- * the host's side joins the host's batch, so a container costs about one process where the
- * same objects as separate resources cost five.
+ * default route via the gateway, and its port forwards (CNI's portmap, chained after it). The
+ * container's side is one `ip -batch` in its namespace, the host's side joins the host's
+ * batch, and the forwards join the host's `nft -f`: a container costs about one and a half
+ * processes and one engine resource, where the same objects as separate resources cost
+ * seven processes and four resources.
  */
 export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
@@ -72,12 +113,16 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       { path: "address", change: "update" },
       { path: "gateway", change: "update", optional: true },
       { path: "mtu", change: "update", optional: true },
+      { path: "ports", change: "update" },
+      { path: "firewallBackend", change: "replace" },
       { path: "tag", change: "update" },
     ], [["namespace"], ["hostInterface", "host"]]);
-    // Drift that refresh saw in what the inputs do not name: a link down, an address added by hand.
+    // Drift that refresh saw in what the inputs do not name: a link down, an address added by
+    // hand, links gone while the forwards stayed, forward rules flushed.
     const seen = olds as Partial<Observed>;
-    const drifted = seen.hostUp === false || seen.containerUp === false || seen.loopbackUp === false || (seen.strayAddresses?.length ?? 0) > 0;
-    return !result.changes && drifted ? { ...result, changes: true } : result;
+    const drifted = seen.present === false || seen.hostUp === false || seen.containerUp === false || seen.loopbackUp === false || (seen.strayAddresses?.length ?? 0) > 0;
+    if (!result.changes && drifted) return { ...result, changes: true };
+    return repairsDrift(result, olds, news, endpointInputs, endpointRules);
   }
 
   async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
@@ -109,7 +154,10 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
         hostEnd = await this.addPairOrTakeOver(inputs, rollback);
       }
       const configured = await this.configureInside(inputs, inside);
-      return { id: `endpoint/${idPart(inputs.host)}/${inputs.hostInterface}`, outs: outputsOf(inputs, hostEnd, configured) };
+      // Last, so that a refused rule set rolls back the links; the rules go with their tag.
+      const set = endpointRules(inputs);
+      const backend = set.rules.length ? await applyRules(this.runner, inputs.host, inputs.firewallBackend, set) : undefined;
+      return { id: `endpoint/${idPart(inputs.host)}/${inputs.hostInterface}`, outs: outputsOf(inputs, hostEnd, configured, backend, set.rules.length) };
     });
   }
 
@@ -117,19 +165,31 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const stored = props as unknown as EndpointOutputs;
     const hostEnd = await showLink(this.runner, stored.host, stored.hostInterface);
     // A link of that name without our mark is someone else's: ours is gone.
-    if (!hostEnd || hostEnd.alias !== stored.tag) return { id: "", props: {} };
-    const inside = await this.readInside(stored);
-    if (!inside) return { id: "", props: {} };
-    return { id, props: outputsOf({ ...stored, bridge: hostEnd.master ?? "", gateway: inside.gateway, mtu: stored.mtu === undefined ? undefined : hostEnd.mtu }, hostEnd, inside) };
+    const inside = hostEnd?.alias === stored.tag ? await this.readInside(stored) : undefined;
+    const ruleCount = await this.countForwards(stored);
+    if (!hostEnd || !inside) {
+      // Gone only when nothing of ours is left: rules alone stay in the state, so that `up`
+      // makes the rest again and `destroy` still removes them.
+      return ruleCount === 0 ? { id: "", props: {} } : { id, props: { ...stored, present: false, ruleCount } };
+    }
+    const observed = { ...stored, bridge: hostEnd.master ?? "", gateway: inside.gateway, mtu: stored.mtu === undefined ? undefined : hostEnd.mtu };
+    return { id, props: outputsOf(observed, hostEnd, inside, stored.backend, ruleCount) };
   }
 
-  async update(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+  async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
     const inputs = endpointInputs.parse(news);
+    const before = olds as unknown as EndpointOutputs;
     const current = await showLink(this.runner, inputs.host, inputs.hostInterface);
-    if (!current) throw new Error(`${inputs.hostInterface} in ${describeWhere(inputs.host)} is gone; run \`pulumi refresh\` then \`pulumi up\` to recreate it`);
+    // Refresh found only our forward rules (the netns was deleted by hand): make it all again,
+    // as create does (which refuses a same-named link that is not ours).
+    if (!current || current.alias !== inputs.tag) return { outs: (await this.create(news)).outs };
     const hostEnd = await this.configureHostEnd(inputs, current);
     const inside = await this.configureInside(inputs);
-    return { outs: outputsOf(inputs, hostEnd, inside) };
+    const set = endpointRules(inputs);
+    let backend = before.backend;
+    if (backend) await moveRules(this.runner, inputs.host, { ...before, backend }, set);
+    else if (set.rules.length) backend = await applyRules(this.runner, inputs.host, inputs.firewallBackend, set);
+    return { outs: outputsOf(inputs, hostEnd, inside, backend, set.rules.length) };
   }
 
   async delete(_id: string, props: Props): Promise<void> {
@@ -140,7 +200,20 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     await Promise.all([
       hostEnd?.alias === stored.tag ? deleteLink(this.runner, stored.host, stored.hostInterface) : undefined,
       lo?.alias === stored.tag ? deleteNetns(this.runner, stored.namespace) : undefined,
+      // Rules are found by their tag alone: none of another owner's can match.
+      stored.backend ? deleteRules(this.runner, { host: stored.host, tag: stored.tag, backend: stored.backend, family: stored.family, ruleCount: stored.ruleCount }) : undefined,
     ]);
+  }
+
+  /** Our forward rules in the host's table; 0 when none were ever made. */
+  private async countForwards(stored: EndpointOutputs): Promise<number> {
+    if (!stored.backend) return 0;
+    try {
+      return await countRules(this.runner, stored.host, stored.backend, stored.family, stored.tag);
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
   }
 
   /** The namespace: made, or already there and ours (or adopted). */
@@ -264,10 +337,32 @@ function failedIndex(err: unknown, netns: Netns, commands: readonly (readonly st
   return index < 0 ? undefined : index;
 }
 
-function outputsOf(inputs: EndpointInputs, hostEnd: LinkState, inside: Inside): EndpointOutputs {
+/**
+ * The forwards' rules, laid out as `PortForward` lays them out (prerouting and output DNAT,
+ * masquerade of 127.0.0.0/8 and of the container's own subnet for hairpin, forward accept), all
+ * under the endpoint's tag. The hairpin subnet is the container's own: no kernel read needed.
+ */
+export function endpointRules(e: EndpointInputs): firewall.TaggedRules {
+  const target = e.address.split("/")[0] ?? "";
+  const subnet = canonicalNetwork(e.address);
+  const rules = e.ports.flatMap(
+    (p) =>
+      portForwardRules(
+        { protocol: p.protocol, hostPort: p.hostPort, hostAddress: p.hostAddress, target, targetPort: p.targetPort, fromHost: true, hairpin: true, host: e.host, firewallBackend: e.firewallBackend, tag: e.tag },
+        subnet,
+      ).rules,
+  );
+  return { tag: e.tag, family: familyOf(e.address), rules };
+}
+
+function outputsOf(inputs: EndpointInputs, hostEnd: LinkState, inside: Inside, backend: BackendName | undefined, ruleCount: number): EndpointOutputs {
   const wanted = canonicalInterfaceAddress(inputs.address);
   return {
     ...inputs,
+    backend,
+    family: familyOf(inputs.address),
+    ruleCount,
+    present: true,
     address: inside.link.addresses.includes(wanted) ? inputs.address : (inside.link.addresses[0] ?? ""),
     hostUp: hostEnd.up,
     containerUp: inside.link.up,

@@ -143,7 +143,7 @@ const componentCases: ComponentCase[] = [
   { what: "a namespace name with a space", resource: "c1-netns", field: "name", code: `new hostnet.ContainerNetwork("c1", { mode: "none", namespaceName: "my ns" });` },
   { what: "a host interface name of 16 characters", resource: "c1-endpoint", field: "hostInterface", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, hostInterfaceName: "${L16}" });` },
   { what: "a container interface name with '/'", resource: "c1-endpoint", field: "interfaceName", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, interfaceName: "eth/0" });` },
-  { what: "a container port of 70000", resource: "c1-tcp-8080", field: "targetPort", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 70000 }] });` },
+  { what: "a container port of 70000", resource: "c1-endpoint", field: "ports[0].targetPort", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 70000 }] });` },
 ];
 
 /** A case's program, and what its preview must print. */

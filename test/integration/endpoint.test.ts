@@ -124,6 +124,44 @@ describeAsRoot("bridge endpoint provider on the kernel", () => {
     expect(await ip("netns", "list")).not.toMatch(/ep3\d|ep4\d/);
   });
 
+  test("port forwards: rules under the endpoint's tag; flushed ones and a netns deleted by hand are repaired by update; delete removes them", async () => {
+    const { endpoint } = makeProviders(ctx.sandbox.runner);
+    const rules = async () => ((await ctx.sandbox.run(["nft", "list", "ruleset"])).match(/hostnet:itest\/dev\/ep6/g) ?? []).length;
+    const inputs = await checked(endpoint, declared(6, { ports: [{ hostPort: 8086, targetPort: 80 }, { protocol: "udp", hostPort: "9000-9001" }] }));
+    const created = await endpoint.create(inputs);
+    // Per port: prerouting and output DNAT, masquerade of 127.0.0.0/8 and of the subnet (hairpin), forward accept.
+    expect(created.outs).toMatchObject({ backend: "nftables", ruleCount: 10 });
+    expect(await rules()).toBe(10);
+    expect(await ctx.sandbox.run(["nft", "list", "table", "ip", "hostnet"])).toMatch(/ip saddr 10\.77\.0\.0\/24 ip daddr 10\.77\.0\.16 tcp dport 80 .*masquerade/);
+
+    await ctx.sandbox.run(["nft", "flush", "table", "ip", "hostnet"]);
+    const flushed = await endpoint.read!(created.id, created.outs);
+    expect(flushed.props).toMatchObject({ ruleCount: 0, present: true });
+    expect((await endpoint.diff!(created.id, flushed.props!, inputs)).changes).toBe(true);
+    const repaired = await endpoint.update!(created.id, flushed.props!, inputs);
+    expect(await rules()).toBe(10);
+
+    // The netns deleted by hand takes the pair with it; the rules stay, so the endpoint stays.
+    await ip("netns", "delete", "ep6");
+    const orphaned = await endpoint.read!(created.id, repaired.outs!);
+    expect(orphaned.id).toBe(created.id);
+    expect(orphaned.props).toMatchObject({ present: false, ruleCount: 10 });
+    expect((await endpoint.diff!(created.id, orphaned.props!, inputs)).changes).toBe(true);
+    const remade = await endpoint.update!(created.id, orphaned.props!, inputs);
+    expect(await ip("-n", "ep6", "addr", "show", "eth0")).toContain("10.77.0.16/24");
+
+    // Ports changed in place.
+    const fewer = await checked(endpoint, declared(6, { ports: [{ hostPort: 8087 }] }));
+    expect((await endpoint.diff!(created.id, remade.outs!, fewer)).replaces).toEqual([]);
+    const moved = await endpoint.update!(created.id, remade.outs!, fewer);
+    expect(await rules()).toBe(5);
+    expect(await ctx.sandbox.run(["nft", "list", "table", "ip", "hostnet"])).not.toContain("8086");
+
+    await endpoint.delete!(created.id, moved.outs!);
+    expect(await rules()).toBe(0);
+    expect(await ip("netns", "list")).not.toContain("ep6");
+  });
+
   test("delete is safe: gone is success, and what lost our mark stays", async () => {
     const { endpoint } = makeProviders(ctx.sandbox.runner);
     const created = await endpoint.create(await checked(endpoint, declared(5)));
