@@ -126,13 +126,18 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
-    const inputs = endpointInputs.parse(raw);
+    return this.make(endpointInputs.parse(raw), false);
+  }
+
+  /** Create, and update when refresh found only the forward rules (`rulesMayExist`). */
+  private async make(inputs: EndpointInputs, rulesMayExist: boolean): Promise<pulumi.dynamic.CreateResult> {
     return Rollback.guard(async (rollback) => {
+      let namespaceMade = false;
       // Create first and look only when a name is taken. `ip netns add` must run where the
       // provider runs (under `ip -n` it would mount the namespace in a private mount namespace),
       // so it joins the host's batch only when the host is that namespace.
       const namespaceInBatch = !inputs.host;
-      if (!namespaceInBatch) await this.addNamespace(inputs, rollback);
+      if (!namespaceInBatch) namespaceMade = await this.addNamespace(inputs, rollback);
       const prefix = namespaceInBatch ? [["netns", "add", inputs.namespace]] : [];
       const commands = [...prefix, ...this.pairCommands(inputs)];
       let hostEnd: LinkState;
@@ -140,6 +145,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       try {
         const outputs = await ipCommands(this.runner, inputs.host, commands);
         if (namespaceInBatch) rollback.push(() => deleteNetns(this.runner, inputs.namespace));
+        namespaceMade ||= namespaceInBatch;
         rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
         hostEnd = linkFrom(outputs.at(-1), inputs.hostInterface);
         inside = { lo: freshLink("lo"), link: freshLink(inputs.interfaceName, inputs.mtu), gateway: undefined };
@@ -151,11 +157,14 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
         if (failed > prefix.length) rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
         if (!isExists(err) || failed > prefix.length) throw err;
         if (failed < prefix.length) await this.addNamespace(inputs, rollback);
+        else namespaceMade ||= namespaceInBatch;
         hostEnd = await this.addPairOrTakeOver(inputs, rollback);
       }
       const configured = await this.configureInside(inputs, inside);
       // Last, so that a refused rule set rolls back the links; the rules go with their tag.
-      const set = endpointRules(inputs);
+      // A namespace made just now has no rules of ours yet: rules are made after it, and a
+      // leftover of an interrupted run would have left its namespace too.
+      const set = { ...endpointRules(inputs), fresh: namespaceMade && !rulesMayExist };
       const backend = set.rules.length ? await applyRules(this.runner, inputs.host, inputs.firewallBackend, set) : undefined;
       return { id: `endpoint/${idPart(inputs.host)}/${inputs.hostInterface}`, outs: outputsOf(inputs, hostEnd, configured, backend, set.rules.length) };
     });
@@ -182,7 +191,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const current = await showLink(this.runner, inputs.host, inputs.hostInterface);
     // Refresh found only our forward rules (the netns was deleted by hand): make it all again,
     // as create does (which refuses a same-named link that is not ours).
-    if (!current || current.alias !== inputs.tag) return { outs: (await this.create(news)).outs };
+    if (!current || current.alias !== inputs.tag) return { outs: (await this.make(inputs, true)).outs };
     const hostEnd = await this.configureHostEnd(inputs, current);
     const inside = await this.configureInside(inputs);
     const set = endpointRules(inputs);
@@ -216,16 +225,18 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     }
   }
 
-  /** The namespace: made, or already there and ours (or adopted). */
-  private async addNamespace(inputs: EndpointInputs, rollback: Rollback): Promise<void> {
+  /** The namespace: made (true), or already there and ours or adopted (false). */
+  private async addNamespace(inputs: EndpointInputs, rollback: Rollback): Promise<boolean> {
     try {
       await addNetns(this.runner, inputs.namespace);
       rollback.push(() => deleteNetns(this.runner, inputs.namespace));
+      return true;
     } catch (err) {
       if (!isExists(err)) throw err;
       const lo = await showLink(this.runner, inputs.namespace, "lo");
       const ownership = ownershipOf(lo?.alias, inputs.tag);
       if (ownership !== "ours" && !inputs.adopt) throw refusal(`network namespace ${inputs.namespace}`, ownership, lo?.alias);
+      return false;
     }
   }
 

@@ -129,6 +129,20 @@ describe("coalesced firewall changes", () => {
     expect(runner.calls[1]?.stdin?.match(/^add rule/gm)).toHaveLength(20);
   });
 
+  test("rules that cannot exist yet (fresh) are added without a listing; one set that may exist brings the listing back", async () => {
+    const runner = new FakeRunner().on(["nft", "-j"], { stdout: JSON.stringify({ nftables: [] }), stderr: "" });
+    const backend = new firewall.NftBackend(runner);
+    await Promise.all(Array.from({ length: 5 }, (_, i) => firewall.applyCoalesced(backend, "h2", { tag: `hostnet:p/s/f${i}`, family: "ipv4", rules: [rule(`10.0.1.${i + 1}`)], fresh: true })));
+    expect(runner.calls.map((c) => c.argv.slice(0, 2).join(" "))).toEqual(["nft -f"]);
+    expect(runner.calls[0]?.stdin).toContain("table ip hostnet {");
+    expect(runner.calls[0]?.stdin?.match(/^add rule/gm)).toHaveLength(5);
+    await Promise.all([
+      firewall.applyCoalesced(backend, "h2", { tag: "hostnet:p/s/f9", family: "ipv4", rules: [rule("10.0.1.9")], fresh: true }),
+      firewall.applyCoalesced(backend, "h2", { tag: "hostnet:p/s/f0", family: "ipv4", rules: [rule("10.0.1.10")] }),
+    ]);
+    expect(runner.calls.map((c) => c.argv.slice(0, 2).join(" "))).toEqual(["nft -f", "nft -j", "nft -f"]);
+  });
+
   test("when the merged transaction fails, each change is retried alone and only the bad one fails", async () => {
     const runner = new FakeRunner()
       .on(["nft", "-j"], { stdout: JSON.stringify({ nftables: [] }), stderr: "" })

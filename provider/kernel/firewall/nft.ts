@@ -149,7 +149,9 @@ export class NftBackend implements FirewallBackend {
     if (sets.some((s) => s.family !== first.family)) throw new Error("replaceAll: one family at a time");
     const family = nftFamily(first.family);
     const tags = new Set(sets.map((s) => s.tag));
-    const existing = await this.listRules(netns, first.family);
+    // Only new rules to add: nothing to find and delete, so no listing (one process fewer).
+    const onlyAdding = sets.every((s) => s.fresh && s.rules.length > 0);
+    const existing = onlyAdding ? [] : await this.listRules(netns, first.family);
     const ours = existing.filter((r) => r.comment !== undefined && tags.has(r.comment));
     const others = existing.length - ours.length;
     const adding = sets.flatMap((set) => set.rules.map((rule) => ({ rule, set })));

@@ -44,6 +44,12 @@ export interface TaggedRules {
   readonly tag: string;
   readonly family: IpFamily;
   readonly rules: readonly FirewallRule[];
+  /**
+   * No rule with this tag can exist yet: the caller has just made, for the first time, what the
+   * rules belong to. Lets a backend add without first listing what to remove. Were it wrong,
+   * the tag would have twice its rules, which a refresh counts as drift and `up` repairs.
+   */
+  readonly fresh?: boolean;
 }
 
 /**
