@@ -22,6 +22,9 @@ new hostnet.Route("d-r-src", { namespace: ns3.name, destination: "10.73.0.0/24",
 new hostnet.Sysctl("d-forwarding", { key: "net.ipv4.ip_forward", value: "1" });
 new hostnet.NatRule("d-masq", { type: "masquerade", source: "10.62.0.0/24" });
 new hostnet.PortForward("d-web", { protocol: "tcp", hostPort: 8080, target: "10.63.0.2", targetPort: 80 }, { dependsOn: [vc] });
+const br2 = new hostnet.Bridge("d-br2", { name: "d-br2", addresses: ["10.64.0.1/24"] });
+new hostnet.BridgeEndpoint("d-ep1", { namespace: "d-ep1", bridge: br2.name, hostInterface: "d-vep1", address: "10.64.0.2/24", gateway: "10.64.0.1", mtu: 1500, ports: [{ hostPort: 8081, targetPort: 80 }] });
+new hostnet.BridgeEndpoint("d-ep2", { namespace: "d-ep2", bridge: br2.name, hostInterface: "d-vep2", address: "10.64.0.3/24", gateway: "10.64.0.1" });
 `;
 
 /** Every mutable property of every resource kind (README's "changes in place" column; a veth's MTU is both ends'). */
@@ -44,6 +47,12 @@ const MUTABLE = [
   "Sysctl.value",
   "NatRule.rules",
   "PortForward.rules",
+  "BridgeEndpoint.bridge",
+  "BridgeEndpoint.mtu",
+  "BridgeEndpoint.up",
+  "BridgeEndpoint.ports",
+  "BridgeEndpoint.address",
+  "BridgeEndpoint.gateway",
 ] as const;
 type Mutable = (typeof MUTABLE)[number];
 
@@ -84,7 +93,8 @@ describeAsRoot("drift repair through pulumi", () => {
     await project.up();
     ruleCounts["d-masq"] = (await rulesOf("d-masq")).length;
     ruleCounts["d-web"] = (await rulesOf("d-web")).length;
-    expect(ruleCounts).toEqual({ "d-masq": 3, "d-web": 5 });
+    ruleCounts["d-ep1"] = (await rulesOf("d-ep1")).length;
+    expect(ruleCounts).toEqual({ "d-masq": 3, "d-web": 5, "d-ep1": 5 });
     await ctx.sandbox.serve("d-ns3", "tcp", 80);
     // From the host to one of its own addresses: the output-chain DNAT sends it to d-ns3.
     expect(await ctx.sandbox.ask(undefined, "tcp", "10.63.0.1", 8080)).toBe("10.63.0.1");
@@ -196,6 +206,35 @@ describeAsRoot("drift repair through pulumi", () => {
           expect(await ctx.sandbox.ask(undefined, "tcp", "10.63.0.1", 8080)).toBe("10.63.0.1");
         },
       },
+      { property: "BridgeEndpoint.bridge", resource: "d-ep1", change: () => ip("link", "set", "d-vep1", "nomaster"), repaired: async () => expect(await ip("link", "show", "d-vep1")).toContain("master d-br2") },
+      { property: "BridgeEndpoint.mtu", resource: "d-ep1", change: () => ip("link", "set", "d-vep1", "mtu", "1400"), repaired: async () => expect(await ip("link", "show", "d-vep1")).toContain("mtu 1500") },
+      { property: "BridgeEndpoint.up", resource: "d-ep1", change: () => ip("-n", "d-ep1", "link", "set", "eth0", "down"), repaired: async () => expect(await ip("-n", "d-ep1", "link", "show", "eth0")).toMatch(/<BROADCAST,MULTICAST,UP/) },
+      {
+        property: "BridgeEndpoint.ports",
+        resource: "d-ep1",
+        change: async () => deleteRules((await rulesOf("d-ep1")).filter((r) => r.chain === "prerouting")),
+        repaired: async () => expect((await rulesOf("d-ep1")).length).toBe(ruleCounts["d-ep1"]),
+      },
+      {
+        // Removing the address takes the default route through it along.
+        property: "BridgeEndpoint.address",
+        resource: "d-ep2",
+        change: async () => {
+          await ip("-n", "d-ep2", "addr", "del", "10.64.0.3/24", "dev", "eth0");
+          await ip("-n", "d-ep2", "addr", "add", "10.64.0.9/24", "dev", "eth0");
+        },
+        repaired: async () => {
+          const eth0 = await ip("-n", "d-ep2", "addr", "show", "eth0");
+          expect(eth0).toContain("inet 10.64.0.3/24");
+          expect(eth0).not.toContain("10.64.0.9");
+        },
+      },
+      {
+        property: "BridgeEndpoint.gateway",
+        resource: "d-ep2",
+        change: () => ip("-n", "d-ep2", "route", "replace", "default", "via", "10.64.0.9"),
+        repaired: async () => expect(await ip("-n", "d-ep2", "route", "show", "default")).toMatch(/^default via 10\.64\.0\.1 dev eth0 proto 212/),
+      },
     ];
     expect(drifts.map((d) => d.property).sort()).toEqual([...MUTABLE].sort());
     for (const drift of drifts) await drift.change();
@@ -219,7 +258,7 @@ describeAsRoot("drift repair through pulumi", () => {
     expect(missed).toEqual([]);
     // Only what changed shows: the metric's route is gone, everything else was updated.
     expect(seen).toEqual({
-      updated: ["d-br0", "d-forwarding", "d-masq", "d-ns1", "d-r-dev", "d-r-src", "d-r-via", "d-va", "d-vb", "d-vc", "d-web"],
+      updated: ["d-br0", "d-ep1", "d-ep2", "d-forwarding", "d-masq", "d-ns1", "d-r-dev", "d-r-src", "d-r-via", "d-va", "d-vb", "d-vc", "d-web"],
       deleted: ["d-r-metric"],
     });
   });
@@ -230,10 +269,12 @@ describeAsRoot("drift repair through pulumi", () => {
     await ip("link", "delete", "d-br1");
     // The namespace takes its veth pair with it.
     await ip("netns", "delete", "d-ns1");
+    // An endpoint's namespace too; its forward rules stay on the host, so it is not dropped.
+    await ip("netns", "delete", "d-ep1");
     expect(await ctx.sandbox.ask(undefined, "tcp", "10.63.0.1", 8080)).toBeUndefined();
 
     const refresh = await project.refresh();
-    expect(refreshed(refresh.stdout)).toEqual({ updated: [], deleted: ["d-br1", "d-masq", "d-ns1", "d-va", "d-web"] });
+    expect(refreshed(refresh.stdout)).toEqual({ updated: ["d-ep1"], deleted: ["d-br1", "d-masq", "d-ns1", "d-va", "d-web"] });
 
     await project.up();
     expect((await rulesOf("d-masq")).length).toBe(ruleCounts["d-masq"]);
@@ -242,6 +283,8 @@ describeAsRoot("drift repair through pulumi", () => {
     expect(await ip("-d", "link", "show", "d-br1")).toContain("bridge");
     expect(await ip("link", "show", "d-va")).toContain("master d-br0");
     expect(await ip("-n", "d-ns1", "link", "show", "eth0")).toMatch(/<BROADCAST,MULTICAST,UP/);
+    expect(await ip("-n", "d-ep1", "addr", "show", "eth0")).toContain("inet 10.64.0.2/24");
+    expect((await rulesOf("d-ep1")).length).toBe(ruleCounts["d-ep1"]);
 
     // Repaired means converged: the next up changes nothing.
     const again = await project.up();
