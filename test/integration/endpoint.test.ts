@@ -162,6 +162,19 @@ describeAsRoot("bridge endpoint provider on the kernel", () => {
     expect(await ip("netns", "list")).not.toContain("ep6");
   });
 
+  test("port forwards through the iptables backend: our chains, the endpoint's tag, removed on delete", async () => {
+    const { endpoint } = makeProviders(ctx.sandbox.runner);
+    const saved = async () => ((await ctx.sandbox.run(["iptables-save", "-t", "nat"])).match(/hostnet:itest\/dev\/ep7/g) ?? []).length;
+    const created = await endpoint.create(await checked(endpoint, declared(7, { ports: [{ hostPort: 8087, targetPort: 80 }], firewallBackend: "iptables" })));
+    expect(created.outs).toMatchObject({ backend: "iptables", ruleCount: 5 });
+    // prerouting and output DNAT, two masquerades; the forward accept is in the filter table.
+    expect(await saved()).toBe(4);
+    expect((await endpoint.read!(created.id, created.outs)).props).toMatchObject({ ruleCount: 5, present: true });
+    await endpoint.delete!(created.id, created.outs);
+    expect(await saved()).toBe(0);
+    expect(await ip("netns", "list")).not.toContain("ep7");
+  });
+
   test("delete is safe: gone is success, and what lost our mark stays", async () => {
     const { endpoint } = makeProviders(ctx.sandbox.runner);
     const created = await endpoint.create(await checked(endpoint, declared(5)));
