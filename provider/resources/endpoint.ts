@@ -204,11 +204,15 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
   async delete(_id: string, props: Props): Promise<void> {
     const stored = props as unknown as EndpointOutputs;
     // Never delete what no longer carries our mark (replaced by someone else's).
-    const [hostEnd, lo] = await Promise.all([showLink(this.runner, stored.host, stored.hostInterface), showLink(this.runner, stored.namespace, "lo")]);
+    const hostEnd = await showLink(this.runner, stored.host, stored.hostInterface);
+    const pairIsOurs = hostEnd?.alias === stored.tag;
+    // Our host end's peer lives in that namespace, so the namespace is the one we made: only
+    // without it is the namespace's own mark looked at (one process fewer per container).
+    const namespaceIsOurs = pairIsOurs || (await showLink(this.runner, stored.namespace, "lo"))?.alias === stored.tag;
     // Either deletion takes the pair with it; run side by side, they share the host's batch.
     await Promise.all([
-      hostEnd?.alias === stored.tag ? deleteLink(this.runner, stored.host, stored.hostInterface) : undefined,
-      lo?.alias === stored.tag ? deleteNetns(this.runner, stored.namespace) : undefined,
+      pairIsOurs ? deleteLink(this.runner, stored.host, stored.hostInterface) : undefined,
+      namespaceIsOurs ? deleteNetns(this.runner, stored.namespace) : undefined,
       // Rules are found by their tag alone: none of another owner's can match.
       stored.backend ? deleteRules(this.runner, { host: stored.host, tag: stored.tag, backend: stored.backend, family: stored.family, ruleCount: stored.ruleCount }) : undefined,
     ]);
