@@ -31,7 +31,8 @@ if [ -f test/.work/leaks.jsonl ]; then
     const leaked = lines.flatMap((l) => l.leaked.map((x) => `${l.file}: ${x}`));
     console.log(`leak guard: ${leaked.length} leaked objects over ${lines.length} sandboxes`);
     for (const l of leaked.slice(0, 20)) console.log(`  ${l}`);
-  ' "$PWD/test/.work/leaks.jsonl"
+    process.exit(leaked.length > 0 ? 1 : 0);
+  ' "$PWD/test/.work/leaks.jsonl" || { echo "leak guard: a sandbox did not end as it began"; rc=1; }
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $rc

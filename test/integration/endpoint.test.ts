@@ -165,6 +165,9 @@ describeAsRoot("bridge endpoint provider on the kernel", () => {
   test("port forwards through the iptables backend: our chains, the endpoint's tag, removed on delete", async () => {
     const { endpoint } = makeProviders(ctx.sandbox.runner);
     const saved = async () => ((await ctx.sandbox.run(["iptables-save", "-t", "nat"])).match(/hostnet:itest\/dev\/ep7/g) ?? []).length;
+    // A host that uses iptables has its nat and filter tables already; this sandbox gets them
+    // here and loses them at the end (iptables makes them on first use and never removes them).
+    await ctx.sandbox.run(["iptables-restore"], { stdin: "*nat\nCOMMIT\n*filter\nCOMMIT\n" });
     const created = await endpoint.create(await checked(endpoint, declared(7, { ports: [{ hostPort: 8087, targetPort: 80 }], firewallBackend: "iptables" })));
     expect(created.outs).toMatchObject({ backend: "iptables", ruleCount: 5 });
     // prerouting and output DNAT, two masquerades; the forward accept is in the filter table.
@@ -173,6 +176,10 @@ describeAsRoot("bridge endpoint provider on the kernel", () => {
     await endpoint.delete!(created.id, created.outs);
     expect(await saved()).toBe(0);
     expect(await ip("netns", "list")).not.toContain("ep7");
+    // Only the empty tables the test brought are left: our chains went with the delete.
+    expect(await ctx.sandbox.run(["iptables-save"])).not.toContain("HOSTNET");
+    await ctx.sandbox.run(["nft", "delete", "table", "ip", "nat"]);
+    await ctx.sandbox.run(["nft", "delete", "table", "ip", "filter"]);
   });
 
   test("delete is safe: gone is success, and what lost our mark stays", async () => {
