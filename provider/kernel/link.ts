@@ -57,7 +57,12 @@ export async function listLinks(runner: Runner, netns: Netns): Promise<LinkState
  */
 export async function batchThenShow(runner: Runner, netns: Netns, lines: readonly (readonly string[])[], device: string): Promise<LinkState> {
   const outputs = await ipCommands(runner, netns, [...lines, ["addr", "show", "dev", device]]);
-  const [raw] = parseIpJson(ipAddrLinkSchema, outputs.at(-1) ?? "", `link ${device}`);
+  return linkStateFrom(outputs.at(-1), device);
+}
+
+/** The link in the output of an `addr show dev DEVICE` that just ran, as part of a batch. */
+export function linkStateFrom(json: string | undefined, device: string): LinkState {
+  const [raw] = parseIpJson(ipAddrLinkSchema, json ?? "", `link ${device}`);
   if (!raw) throw new Error(`link ${device} vanished while it was configured`);
   return toLinkState(raw);
 }

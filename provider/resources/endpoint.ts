@@ -2,8 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CommandError, isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
-import { addNetns, deleteLink, deleteNetns, findRoute, ipArgv, ipCommands, netnsPath, OUR_ROUTE_PROTOCOL, showLink, showRoute, type LinkState, type Netns } from "../kernel";
-import { ipAddrLinkSchema, parseIpJson } from "../kernel/schemas";
+import { addNetns, deleteLink, deleteNetns, findRoute, ipArgv, ipCommands, linkStateFrom, netnsPath, OUR_ROUTE_PROTOCOL, showLink, showRoute, type LinkState, type Netns } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
 import { applyRules, countRules, firewallChoice, portOrRange, toRange, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
@@ -147,7 +146,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
         if (namespaceInBatch) rollback.push(() => deleteNetns(this.runner, inputs.namespace));
         namespaceMade ||= namespaceInBatch;
         rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
-        hostEnd = linkFrom(outputs.at(-1), inputs.hostInterface);
+        hostEnd = linkStateFrom(outputs.at(-1), inputs.hostInterface);
         inside = { lo: freshLink("lo"), link: freshLink(inputs.interfaceName, inputs.mtu), gateway: undefined };
       } catch (err) {
         // What ran before the failing line is ours to undo; what failed on a taken name is looked at.
@@ -260,7 +259,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     try {
       const outputs = await ipCommands(this.runner, inputs.host, commands);
       rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
-      return linkFrom(outputs.at(-1), inputs.hostInterface);
+      return linkStateFrom(outputs.at(-1), inputs.hostInterface);
     } catch (err) {
       const failed = failedIndex(err, inputs.host, commands);
       if (failed !== undefined && failed > 0) rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
@@ -300,7 +299,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       lines.push(["route", "replace", "default", "via", inputs.gateway, "dev", device, "proto", String(OUR_ROUTE_PROTOCOL)]);
     }
     const outputs = await ipCommands(this.runner, ns, [...lines, ["addr", "show", "dev", "lo"], ["addr", "show", "dev", device]]);
-    return { lo: linkFrom(outputs.at(-2), "lo"), link: linkFrom(outputs.at(-1), device), gateway: inputs.gateway };
+    return { lo: linkStateFrom(outputs.at(-2), "lo"), link: linkStateFrom(outputs.at(-1), device), gateway: inputs.gateway };
   }
 
   /** lo, the container end and our default route's gateway; undefined when the netns is gone. */
@@ -314,7 +313,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
         family === "ipv4"
           ? await ipCommands(this.runner, e.namespace, [...shows, ["route", "show", "table", "main"]]).then((o) => [o, findRoute(o[2] ?? "", defaultRoute)] as const)
           : await Promise.all([ipCommands(this.runner, e.namespace, shows), showRoute(this.runner, e.namespace, defaultRoute)]);
-      return { lo: linkFrom(outputs[0], "lo"), link: linkFrom(outputs[1], e.interfaceName), gateway: route?.ours ? route.via : undefined };
+      return { lo: linkStateFrom(outputs[0], "lo"), link: linkStateFrom(outputs[1], e.interfaceName), gateway: route?.ours ? route.via : undefined };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -327,22 +326,6 @@ interface Inside {
   readonly lo: LinkState;
   readonly link: LinkState;
   readonly gateway: string | undefined;
-}
-
-function linkFrom(json: string | undefined, device: string): LinkState {
-  const [state] = parseIpJson(ipAddrLinkSchema, json ?? "", `link ${device}`).map((raw) => ({
-    name: raw.ifname,
-    ifindex: raw.ifindex,
-    mtu: raw.mtu,
-    up: raw.flags.includes("UP"),
-    mac: raw.address,
-    alias: raw.ifalias || undefined,
-    master: raw.master,
-    kind: raw.linkinfo?.info_kind,
-    addresses: raw.addr_info.filter((a) => a.scope !== "link" && a.scope !== "host").map((a) => `${a.local}/${a.prefixlen}`),
-  }));
-  if (!state) throw new Error(`link ${device} vanished while it was configured`);
-  return state;
 }
 
 /** Which of `commands` (run as one call in `netns`) failed, by the argv the error names. */
