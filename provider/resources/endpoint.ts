@@ -190,7 +190,12 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const current = await showLink(this.runner, inputs.host, inputs.hostInterface);
     // Refresh found only our forward rules (the netns was deleted by hand): make it all again,
     // as create does (which refuses a same-named link that is not ours).
-    if (!current || current.alias !== inputs.tag) return { outs: (await this.make(inputs, true)).outs };
+    if (!current || current.alias !== inputs.tag) {
+      const made = await this.make(inputs, true);
+      // make only adds: forwards no longer declared (or of the other family) go here.
+      if (before.backend) await moveRules(this.runner, inputs.host, { ...before, backend: before.backend }, endpointRules(inputs));
+      return { outs: made.outs };
+    }
     const hostEnd = await this.configureHostEnd(inputs, current);
     const inside = await this.configureInside(inputs);
     const set = endpointRules(inputs);

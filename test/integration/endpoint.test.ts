@@ -157,7 +157,15 @@ describeAsRoot("bridge endpoint provider on the kernel", () => {
     expect(await rules()).toBe(5);
     expect(await ctx.sandbox.run(["nft", "list", "table", "ip", "hostnet"])).not.toContain("8086");
 
-    await endpoint.delete!(created.id, moved.outs!);
+    // The netns deleted by hand again, and the forwards dropped from the program in the same up.
+    await ip("netns", "delete", "ep6");
+    const orphanedAgain = await endpoint.read!(created.id, moved.outs!);
+    const none = await checked(endpoint, declared(6));
+    const remadeBare = await endpoint.update!(created.id, orphanedAgain.props!, none);
+    expect(await rules()).toBe(0);
+    expect(await ip("-n", "ep6", "addr", "show", "eth0")).toContain("10.77.0.16/24");
+
+    await endpoint.delete!(created.id, remadeBare.outs!);
     expect(await rules()).toBe(0);
     expect(await ip("netns", "list")).not.toContain("ep6");
   });
