@@ -30,9 +30,10 @@ export async function ipJson(runner: Runner, netns: Netns, args: readonly string
  *
  * Concurrent calls for one namespace are merged into a single `ip -batch` process (one process
  * start costs about 5 ms here; 50 containers being created at once each touch the host). ip
- * stops at the first failing line and names it ("Command failed -:N"), so the error goes to
- * the call that owns line N, the calls before it have run whole, and the calls after it have
- * not run at all and go into the next batch. No call's lines run after one of its own failed.
+ * stops at the first failing line; the lines it printed tell which (see PROGRESS_MARK), so
+ * the error goes to the call that owns that line, the calls before it have run whole, and
+ * the calls after it have not run at all and go into the next batch. No call's lines run
+ * after one of its own failed.
  */
 export function ipCommands(runner: Runner, netns: Netns, commands: readonly (readonly string[])[]): Promise<string[]> {
   const split = commands.map(splitFlags);
