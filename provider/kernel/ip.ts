@@ -55,6 +55,13 @@ export function ipCommands(runner: Runner, netns: Netns, commands: readonly (rea
   return promise;
 }
 
+/** Which of `commands` (run as one call of ipCommands in `netns`) failed, by the argv its error names. */
+export function failedCommandIndex(err: unknown, netns: Netns, commands: readonly (readonly string[])[]): number | undefined {
+  if (!(err instanceof CommandError)) return undefined;
+  const index = commands.findIndex((c) => ipArgv(netns, c).join(" ") === err.argv.join(" "));
+  return index < 0 ? undefined : index;
+}
+
 interface IpRequest {
   /** As the caller wrote them, flags included: what a single command runs as, and what errors show. */
   readonly original: readonly (readonly string[])[];

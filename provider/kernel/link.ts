@@ -36,7 +36,7 @@ function toLinkState(raw: IpAddrLink): LinkState {
 /** Reads one link; undefined when it (or its namespace) does not exist. */
 export async function showLink(runner: Runner, netns: Netns, name: string): Promise<LinkState | undefined> {
   try {
-    const out = await ipJson(runner, netns, ["-details", "addr", "show", "dev", name]);
+    const out = await ipJson(runner, netns, ["-details", ...showLinkWords(name)]);
     const [raw] = parseIpJson(ipAddrLinkSchema, out, `link ${name}`);
     return raw ? toLinkState(raw) : undefined;
   } catch (err) {
@@ -56,7 +56,7 @@ export async function listLinks(runner: Runner, netns: Netns): Promise<LinkState
  * in the same process. A failing command stops the rest and is named in the error.
  */
 export async function batchThenShow(runner: Runner, netns: Netns, lines: readonly (readonly string[])[], device: string): Promise<LinkState> {
-  const outputs = await ipCommands(runner, netns, [...lines, ["addr", "show", "dev", device]]);
+  const outputs = await ipCommands(runner, netns, [...lines, showLinkWords(device)]);
   return linkStateFrom(outputs.at(-1), device);
 }
 
@@ -105,10 +105,20 @@ export interface VethEnd {
  * would lose its addresses, and the move costs a second process.
  */
 export async function addVeth(runner: Runner, local: VethEnd, peer: VethEnd, mtu?: number): Promise<void> {
+  await ip(runner, local.netns, addVethWords(local, peer, mtu));
+}
+
+/** `ip link add` words of a veth pair, run in the local end's namespace. */
+export function addVethWords(local: VethEnd, peer: VethEnd, mtu?: number): string[] {
   const mtuArgs = mtu ? ["mtu", String(mtu)] : [];
   // Without `netns`, the peer is created in the same namespace as the local end.
   const peerNetns = peer.netns !== local.netns && peer.netns ? ["netns", peer.netns] : [];
-  await ip(runner, local.netns, ["link", "add", "name", local.name, ...mtuArgs, "type", "veth", "peer", "name", peer.name, ...mtuArgs, ...peerNetns]);
+  return ["link", "add", "name", local.name, ...mtuArgs, "type", "veth", "peer", "name", peer.name, ...mtuArgs, ...peerNetns];
+}
+
+/** Words that show a link with its addresses (one line of JSON in a batch); see linkStateFrom. */
+export function showLinkWords(device: string): string[] {
+  return ["addr", "show", "dev", device];
 }
 
 /** Deletes a link; one already gone (or whose namespace is gone) is success. */

@@ -16,8 +16,13 @@ export async function netnsExists(runner: Runner, name: string): Promise<boolean
   return (await listNetns(runner)).includes(name);
 }
 
+/** `ip netns add` words; they must run where the provider runs (under `ip -n` the mount would be private). */
+export function addNetnsWords(name: string): string[] {
+  return ["netns", "add", name];
+}
+
 export async function addNetns(runner: Runner, name: string): Promise<void> {
-  await ip(runner, undefined, ["netns", "add", name]);
+  await ip(runner, undefined, addNetnsWords(name));
 }
 
 /** Deletes a named netns; one already gone is success. */

@@ -47,6 +47,19 @@ function routeArgs(spec: RouteSpec): string[] {
   ];
 }
 
+/**
+ * Words of a change to one of our routes for a batch line, where no family flag fits: the
+ * family comes from its addresses (`via`). `del` matches our protocol only.
+ */
+export function ourRouteWords(verb: "replace" | "del", spec: RouteSpec): string[] {
+  return verb === "del" ? ["route", "del", ...keyArgs(spec), "proto", String(OUR_ROUTE_PROTOCOL)] : ["route", "replace", ...routeArgs(spec)];
+}
+
+/** Words that list a table's routes of the default family (IPv4) in a batch; see findRoute. */
+export function routeShowWords(table = "main"): string[] {
+  return ["route", "show", "table", table];
+}
+
 export async function addRoute(runner: Runner, netns: Netns, spec: RouteSpec): Promise<void> {
   await ip(runner, netns, [...familyArgs(spec), "route", "add", ...routeArgs(spec)]);
 }

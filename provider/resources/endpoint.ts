@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CommandError, isExists, isNotFound, type Runner } from "../exec";
+import { isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
-import { addNetns, deleteLink, deleteNetns, findRoute, ipArgv, ipCommands, linkStateFrom, netnsPath, OUR_ROUTE_PROTOCOL, showLink, showRoute, type LinkState, type Netns } from "../kernel";
+import { addNetns, addNetnsWords, addrWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, findRoute, ipCommands, linkSetWords, linkStateFrom, netnsPath, ourRouteWords, routeShowWords, showLink, showLinkWords, showRoute, type LinkState } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
 import { applyRules, countRules, firewallChoice, portOrRange, toRange, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
@@ -137,7 +137,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       // so it joins the host's batch only when the host is that namespace.
       const namespaceInBatch = !inputs.host;
       if (!namespaceInBatch) namespaceMade = await this.addNamespace(inputs, rollback);
-      const prefix = namespaceInBatch ? [["netns", "add", inputs.namespace]] : [];
+      const prefix = namespaceInBatch ? [addNetnsWords(inputs.namespace)] : [];
       const commands = [...prefix, ...this.pairCommands(inputs)];
       let hostEnd: LinkState;
       let inside: Inside | undefined;
@@ -150,7 +150,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
         inside = { lo: freshLink("lo"), link: freshLink(inputs.interfaceName, inputs.mtu), gateway: undefined };
       } catch (err) {
         // What ran before the failing line is ours to undo; what failed on a taken name is looked at.
-        const failed = failedIndex(err, inputs.host, commands);
+        const failed = failedCommandIndex(err, inputs.host, commands);
         if (failed === undefined) throw err;
         if (namespaceInBatch && failed > 0) rollback.push(() => deleteNetns(this.runner, inputs.namespace));
         if (failed > prefix.length) rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
@@ -250,11 +250,10 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
 
   /** The pair made with the peer inside, the host end on the bridge, then shown. */
   private pairCommands(inputs: EndpointInputs): string[][] {
-    const mtuWords = inputs.mtu ? ["mtu", String(inputs.mtu)] : [];
     return [
-      ["link", "add", "name", inputs.hostInterface, ...mtuWords, "type", "veth", "peer", "name", inputs.interfaceName, ...mtuWords, "netns", inputs.namespace],
-      ["link", "set", "dev", inputs.hostInterface, "master", inputs.bridge, "alias", inputs.tag, "up"],
-      ["addr", "show", "dev", inputs.hostInterface],
+      addVethWords({ name: inputs.hostInterface, netns: inputs.host }, { name: inputs.interfaceName, netns: inputs.namespace }, inputs.mtu),
+      linkSetWords(inputs.hostInterface, { master: inputs.bridge, alias: inputs.tag, up: true }),
+      showLinkWords(inputs.hostInterface),
     ];
   }
 
@@ -266,7 +265,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
       return linkStateFrom(outputs.at(-1), inputs.hostInterface);
     } catch (err) {
-      const failed = failedIndex(err, inputs.host, commands);
+      const failed = failedCommandIndex(err, inputs.host, commands);
       if (failed !== undefined && failed > 0) rollback.push(() => deleteLink(this.runner, inputs.host, inputs.hostInterface));
       if (failed !== 0 || !isExists(err)) throw err;
       const current = await showLink(this.runner, inputs.host, inputs.hostInterface);
@@ -289,34 +288,34 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const current = known ?? (await this.readInside(inputs));
     if (!current) throw new Error(`the container end ${device} is not in netns ${ns}`);
     const lines: string[][] = [];
-    if (current.lo.alias !== inputs.tag || !current.lo.up) lines.push(["link", "set", "dev", "lo", "alias", inputs.tag, "up"]);
-    const settings = ["alias", inputs.tag, ...(inputs.mtu ? ["mtu", String(inputs.mtu)] : []), "up"];
-    lines.push(["link", "set", "dev", device, ...settings]);
+    if (current.lo.alias !== inputs.tag || !current.lo.up) lines.push(linkSetWords("lo", { alias: inputs.tag, up: true }));
+    lines.push(linkSetWords(device, { alias: inputs.tag, mtu: inputs.mtu, up: true }));
+    const route = { destination: "default", via: inputs.gateway, device, family: familyOf(inputs.address) } as const;
     // Our default route goes before the addresses change: removing the address its gateway is
     // reached through takes the route with it, so a changed address also means the route again.
-    if (!inputs.gateway && current.gateway) lines.push(["route", "del", "default", "proto", String(OUR_ROUTE_PROTOCOL)]);
+    if (!inputs.gateway && current.gateway) lines.push(ourRouteWords("del", route));
     const wanted = canonicalInterfaceAddress(inputs.address);
     const extras = current.link.addresses.filter((a) => a !== wanted);
     const missing = !current.link.addresses.includes(wanted);
-    for (const extra of extras) lines.push(["addr", "del", extra, "dev", device]);
-    if (missing) lines.push(["addr", "add", wanted, "dev", device]);
+    for (const extra of extras) lines.push(addrWords("del", extra, device));
+    if (missing) lines.push(addrWords("add", wanted, device));
     if (inputs.gateway && (current.gateway !== inputs.gateway || extras.length > 0 || missing)) {
-      lines.push(["route", "replace", "default", "via", inputs.gateway, "dev", device, "proto", String(OUR_ROUTE_PROTOCOL)]);
+      lines.push(ourRouteWords("replace", route));
     }
-    const outputs = await ipCommands(this.runner, ns, [...lines, ["addr", "show", "dev", "lo"], ["addr", "show", "dev", device]]);
+    const outputs = await ipCommands(this.runner, ns, [...lines, showLinkWords("lo"), showLinkWords(device)]);
     return { lo: linkStateFrom(outputs.at(-2), "lo"), link: linkStateFrom(outputs.at(-1), device), gateway: inputs.gateway };
   }
 
   /** lo, the container end and our default route's gateway; undefined when the netns is gone. */
   private async readInside(e: Pick<EndpointInputs, "namespace" | "interfaceName" | "address" | "gateway">): Promise<Inside | undefined> {
     const family = e.gateway ? familyOf(e.gateway) : familyOf(e.address);
-    const shows = [["addr", "show", "dev", "lo"], ["addr", "show", "dev", e.interfaceName]];
+    const shows = [showLinkWords("lo"), showLinkWords(e.interfaceName)];
     const defaultRoute = { destination: "default", family } as const;
     try {
       // `ip route show` lists IPv4 without a family flag: then the route is read in the same batch.
       const [outputs, route] =
         family === "ipv4"
-          ? await ipCommands(this.runner, e.namespace, [...shows, ["route", "show", "table", "main"]]).then((o) => [o, findRoute(o[2] ?? "", defaultRoute)] as const)
+          ? await ipCommands(this.runner, e.namespace, [...shows, routeShowWords()]).then((o) => [o, findRoute(o[2] ?? "", defaultRoute)] as const)
           : await Promise.all([ipCommands(this.runner, e.namespace, shows), showRoute(this.runner, e.namespace, defaultRoute)]);
       return { lo: linkStateFrom(outputs[0], "lo"), link: linkStateFrom(outputs[1], e.interfaceName), gateway: route?.ours ? route.via : undefined };
     } catch (err) {
@@ -331,13 +330,6 @@ interface Inside {
   readonly lo: LinkState;
   readonly link: LinkState;
   readonly gateway: string | undefined;
-}
-
-/** Which of `commands` (run as one call in `netns`) failed, by the argv the error names. */
-function failedIndex(err: unknown, netns: Netns, commands: readonly (readonly string[])[]): number | undefined {
-  if (!(err instanceof CommandError)) return undefined;
-  const index = commands.findIndex((c) => ipArgv(netns, c).join(" ") === err.argv.join(" "));
-  return index < 0 ? undefined : index;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Runner } from "../exec";
-import { batchThenShow, linkSetWords, type LinkSettings, type LinkState, type Netns } from "../kernel";
+import { addrWords, batchThenShow, linkSetWords, type LinkSettings, type LinkState, type Netns } from "../kernel";
 import { sameSet } from "./common";
 import { canonicalInterfaceAddress } from "./validation";
 
@@ -33,8 +33,8 @@ export async function reconcileLink(runner: Runner, netns: Netns, current: LinkS
   if (set.length) lines.push(set);
   const wanted = desired.addresses.map(canonicalInterfaceAddress);
   if (!sameSet(wanted, current.addresses)) {
-    for (const extra of current.addresses.filter((a) => !wanted.includes(a))) lines.push(["addr", "del", extra, "dev", current.name]);
-    for (const missing of wanted.filter((a) => !current.addresses.includes(a))) lines.push(["addr", "add", missing, "dev", current.name]);
+    for (const extra of current.addresses.filter((a) => !wanted.includes(a))) lines.push(addrWords("del", extra, current.name));
+    for (const missing of wanted.filter((a) => !current.addresses.includes(a))) lines.push(addrWords("add", missing, current.name));
   }
   return batchThenShow(runner, netns, lines, current.name);
 }
