@@ -4,10 +4,10 @@ import { isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
 import { addNetns, addNetnsWords, addrWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, findRoute, ipCommands, linkSetWords, linkStateFrom, netnsPath, ourRouteWords, routeShowWords, showLink, showLinkWords, showRoute, type LinkState } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
-import { applyRules, countRules, firewallChoice, portOrRange, toRange, type BackendName } from "./firewall";
+import { applyRules, countRules, firewallChoice, portOrRange, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
 import { deleteRules, moveRules, repairsDrift } from "./natrule";
-import { portForwardRules } from "./portforward";
+import { portForwardRules, portMappingIssues } from "./portforward";
 import { canonicalInterfaceAddress, canonicalNetwork, familyOf, interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
 
 /** A host port forwarded to the container, as `docker run -p` does. */
@@ -20,13 +20,6 @@ export const endpointPort = z
     hostAddress: ipAddress.optional(),
     /** The container's port (default: hostPort). */
     targetPort: z.number().int().min(1, "port must be 1-65535").max(65535, "port must be 1-65535").optional(),
-  })
-  .superRefine((f, ctx) => {
-    if (!portOrRange.safeParse(f.hostPort).success) return;
-    const range = toRange(f.hostPort);
-    if (range.from !== range.to && f.targetPort !== undefined && f.targetPort !== range.from) {
-      ctx.addIssue({ code: "custom", path: ["targetPort"], message: "a port range forwards to the same ports on the target: leave targetPort unset" });
-    }
   });
 export type EndpointPort = z.infer<typeof endpointPort>;
 
@@ -51,11 +44,10 @@ export const endpointInputs = z
     tag: ownershipTag.max(120),
   })
   .superRefine((e, ctx) => {
-    for (const [i, port] of e.ports.entries()) {
-      const [hostFamily, addressFamily] = [maybeFamilyOf(port.hostAddress ?? ""), maybeFamilyOf(e.address)];
-      if (port.hostAddress && !["0.0.0.0", "::"].includes(port.hostAddress) && hostFamily && addressFamily && hostFamily !== addressFamily) {
-        ctx.addIssue({ code: "custom", path: ["ports", i, "hostAddress"], message: `hostAddress ${port.hostAddress} and the address ${e.address} are of different families` });
-      }
+    const target = e.address.split("/")[0] ?? "";
+    // zod runs this even when a field failed its own check: ports may not be a list.
+    for (const [i, port] of (Array.isArray(e.ports) ? e.ports : []).entries()) {
+      for (const issue of portMappingIssues(port, target)) ctx.addIssue({ code: "custom", path: ["ports", i, issue.path], message: issue.message });
     }
     if (isUnknown(e.gateway) || isUnknown(e.address) || !e.gateway) return;
     const [gatewayFamily, addressFamily] = [maybeFamilyOf(e.gateway), maybeFamilyOf(e.address)];

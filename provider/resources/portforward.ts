@@ -9,6 +9,28 @@ import { familyOf, ipAddress, maybeFamilyOf, netnsName, ownershipTag } from "./v
 
 const ANY_ADDRESS = ["0.0.0.0", "::"];
 
+/**
+ * What is wrong with a forward's ports and listening address for this target: a port range
+ * forwards to the same ports (no other targetPort), and one host address must be of the
+ * target's family. Shared by PortForward and BridgeEndpoint's ports.
+ */
+export function portMappingIssues(f: { hostPort: unknown; targetPort?: number; hostAddress?: string }, target: string): { path: "targetPort" | "hostAddress"; message: string }[] {
+  const issues: { path: "targetPort" | "hostAddress"; message: string }[] = [];
+  // zod runs refinements even when hostPort failed its own check (or is unknown at preview).
+  const hostPort = portOrRange.safeParse(f.hostPort);
+  if (hostPort.success) {
+    const range = toRange(hostPort.data);
+    if (range.from !== range.to && f.targetPort !== undefined && f.targetPort !== range.from) {
+      issues.push({ path: "targetPort", message: "a port range forwards to the same ports on the target: leave targetPort unset" });
+    }
+  }
+  const [hostFamily, targetFamily] = [maybeFamilyOf(f.hostAddress ?? ""), maybeFamilyOf(target)];
+  if (f.hostAddress && !ANY_ADDRESS.includes(f.hostAddress) && hostFamily && targetFamily && hostFamily !== targetFamily) {
+    issues.push({ path: "hostAddress", message: `hostAddress ${f.hostAddress} and target ${target} are of different families` });
+  }
+  return issues;
+}
+
 export const portForwardInputs = z
   .object({
     protocol: z.enum(["tcp", "udp"]),
@@ -27,16 +49,7 @@ export const portForwardInputs = z
     tag: ownershipTag.max(120),
   })
   .superRefine((f, ctx) => {
-    // zod runs this even when hostPort failed its own check (or is unknown at preview).
-    if (!portOrRange.safeParse(f.hostPort).success) return;
-    const range = toRange(f.hostPort);
-    if (range.from !== range.to && f.targetPort !== undefined && f.targetPort !== range.from) {
-      ctx.addIssue({ code: "custom", path: ["targetPort"], message: "a port range forwards to the same ports on the target: leave targetPort unset" });
-    }
-    const [hostFamily, targetFamily] = [maybeFamilyOf(f.hostAddress ?? ""), maybeFamilyOf(f.target)];
-    if (f.hostAddress && !ANY_ADDRESS.includes(f.hostAddress) && hostFamily && targetFamily && hostFamily !== targetFamily) {
-      ctx.addIssue({ code: "custom", path: ["hostAddress"], message: `hostAddress ${f.hostAddress} and target ${f.target} are of different families` });
-    }
+    for (const issue of portMappingIssues(f, f.target)) ctx.addIssue({ code: "custom", path: [issue.path], message: issue.message });
   });
 export type PortForwardInputs = z.infer<typeof portForwardInputs>;
 
