@@ -1,5 +1,6 @@
 /** What a failed command means, decided once here so callers never match stderr themselves. */
-export type ErrorKind = "not-found" | "exists" | "permission" | "timeout" | "other";
+/** "unreachable": the transport, not the command, failed (a remote machine could not be reached or logged into). */
+export type ErrorKind = "not-found" | "exists" | "permission" | "timeout" | "unreachable" | "other";
 
 /** Ordered: the first pattern that matches the kernel's words wins (LC_ALL=C is forced). */
 const PATTERNS: ReadonlyArray<readonly [RegExp, ErrorKind]> = [
@@ -26,22 +27,30 @@ export class CommandError extends Error {
   readonly kind: ErrorKind;
   /** What it printed before it failed (`ip -batch` tells how far it got by it). */
   readonly stdout: string;
+  /** The remote machine the command ran on ("m1 (root@192.168.77.1:22)"); undefined for this one. */
+  readonly machine: string | undefined;
 
-  constructor(argv: readonly string[], exitCode: number | undefined, stderr: string, kind?: ErrorKind, stdout = "") {
+  constructor(argv: readonly string[], exitCode: number | undefined, stderr: string, kind?: ErrorKind, stdout = "", machine?: string) {
     const words = stderr.trim() || `exit code ${exitCode ?? "unknown"}`;
     const resolvedKind = kind ?? classifyStderr(stderr);
+    const who = machine ? `the login user on machine ${machine}` : "pulumi-hostnet";
     const hint =
       resolvedKind === "permission"
-        ? " (pulumi-hostnet needs CAP_NET_ADMIN to change links, routes and firewall rules, and CAP_SYS_ADMIN to make namespaces: run pulumi as root, or grant those capabilities)"
+        ? ` (${who} needs CAP_NET_ADMIN to change links, routes and firewall rules, and CAP_SYS_ADMIN to make namespaces: run it as root, or grant those capabilities)`
         : "";
-    super(`${argv.join(" ")}: ${words}${hint}`);
+    super(`${machine ? `on machine ${machine}: ` : ""}${argv.join(" ")}: ${words}${hint}`);
     this.name = "CommandError";
     this.argv = argv;
     this.exitCode = exitCode;
     this.stderr = stderr;
     this.kind = resolvedKind;
     this.stdout = stdout;
+    this.machine = machine;
   }
+}
+
+export function isUnreachable(err: unknown): boolean {
+  return err instanceof CommandError && err.kind === "unreachable";
 }
 
 export function isNotFound(err: unknown): boolean {

@@ -1,3 +1,5 @@
 export * from "./errors";
 export * from "./runner";
 export { FakeRunner } from "./fake";
+export * from "./quote";
+export { SshRunner, machineLabel, type SshConnection } from "./ssh";

@@ -7,6 +7,8 @@ export interface Command {
   readonly netns?: string;
   readonly stdin?: string;
   readonly timeoutMs?: number;
+  /** More environment for the process (a transport's own settings, e.g. SSH_AUTH_SOCK). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface CommandResult {
@@ -61,7 +63,7 @@ export class ExecaRunner implements Runner {
       stdin: command.stdin === undefined ? "ignore" : "pipe",
       timeout: command.timeoutMs ?? this.defaultTimeoutMs,
       reject: false,
-      env: { LC_ALL: "C" },
+      env: { ...command.env, LC_ALL: "C" },
       stripFinalNewline: false,
     });
     const shown = fullArgv(command); // what the user would type, without a test sandbox's prefix
