@@ -3,7 +3,7 @@
 import { appendFileSync } from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
 import { ExecaRunner } from "./exec";
-import { makeProviders, type ResourceKind } from "./resources";
+import { makePlacedProviders, type ResourceKind } from "./resources";
 
 export * from "./exec";
 export * as kernel from "./kernel";
@@ -31,10 +31,10 @@ function traced(kind: string, provider: pulumi.dynamic.ResourceProvider, file: s
   return wrapped as unknown as pulumi.dynamic.ResourceProvider;
 }
 
-/** The provider for one kind, sharing one runner for the whole provider process. */
+/** The provider for one kind, sharing one runner (one per remote machine) for the whole provider process. */
 export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
   if (!providers) {
-    const made = makeProviders(new ExecaRunner());
+    const made = makePlacedProviders(new ExecaRunner());
     const traceFile = process.env.HOSTNET_TRACE_FILE;
     providers = traceFile
       ? (Object.fromEntries(Object.entries(made).map(([k, p]) => [k, traced(k, p, traceFile)])) as typeof made)

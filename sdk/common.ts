@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import type { Machine } from "./machine";
 
 /** Module of the type tokens: resources show as `pulumi-nodejs:dynamic/hostnet:<Type>`. */
 export const TYPE_MODULE = "hostnet";
@@ -13,6 +14,8 @@ export interface PlacementArgs {
   host?: pulumi.Input<string>;
   /** Take over an existing kernel object of the same name that pulumi-hostnet did not make. */
   adopt?: pulumi.Input<boolean>;
+  /** The machine to act on, over SSH (default: the one Pulumi runs on). */
+  machine?: Machine;
 }
 
 export function defaultHost(): string | undefined {
@@ -27,9 +30,9 @@ const MAX_TAG = 120;
  * unique per project, stack and resource, so two stacks never take each other's objects.
  * A long one is shortened with a hash of the whole, so it stays unique.
  */
-export function ownershipTag(resourceName: string): string {
+export function ownershipTag(resourceName: string, machine?: string): string {
   const clean = (s: string) => s.replace(/[^A-Za-z0-9_.@-]/g, "_");
-  const tag = `hostnet:${clean(pulumi.getProject())}/${clean(pulumi.getStack())}/${clean(resourceName)}`;
+  const tag = `hostnet:${clean(pulumi.getProject())}/${clean(pulumi.getStack())}/${clean(resourceName)}${machine ? `@${clean(machine)}` : ""}`;
   if (tag.length <= MAX_TAG) return tag;
   const hash = createHash("sha256").update(tag).digest("hex").slice(0, 12);
   return `${tag.slice(0, MAX_TAG - hash.length - 1)}~${hash}`;

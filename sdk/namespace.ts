@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownershipTag } from "./common";
+import type { Machine } from "./machine";
 import { HostnetResource } from "./stub";
 
 export interface NamespaceArgs {
@@ -9,6 +10,8 @@ export interface NamespaceArgs {
   loopbackUp?: pulumi.Input<boolean>;
   /** Take over an existing namespace of this name that pulumi-hostnet did not make. */
   adopt?: pulumi.Input<boolean>;
+  /** The machine to act on, over SSH (default: the one Pulumi runs on). */
+  machine?: Machine;
 }
 
 /** A named network namespace (`ip netns add`). */

@@ -1,10 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost, ownershipTag } from "./common";
+import type { Machine } from "./machine";
 import { HostnetResource } from "./stub";
 
 export type FirewallBackend = "auto" | "nftables" | "iptables";
 
 interface FirewallPlacement {
+  /** The machine to act on, over SSH (default: the one Pulumi runs on). */
+  machine?: Machine;
   /** Namespace whose firewall gets the rules (default: the host). */
   namespace?: pulumi.Input<string>;
   host?: pulumi.Input<string>;

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceKind } from "../provider/resources";
-import { TYPE_MODULE } from "./common";
+import { ownershipTag, TYPE_MODULE } from "./common";
+import { Machine } from "./machine";
 
 /**
  * What the state stores as a resource's `__provider`: the module the dynamic-provider host
@@ -22,6 +23,14 @@ export function providerModule(kind: ResourceKind): string {
  */
 export abstract class HostnetResource extends pulumi.CustomResource {
   protected constructor(kind: ResourceKind, typeName: string, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
-    super(`pulumi-nodejs:dynamic/${TYPE_MODULE}:${typeName}`, name, { ...props, __provider: providerModule(kind) }, opts);
+    const { machine, ...rest } = props;
+    if (machine !== undefined && !(machine instanceof Machine)) throw new pulumi.ResourceError(`machine of ${name} must be a hostnet.Machine`, undefined);
+    const placement = machine
+      ? // The connection holds credentials: secret in the state, inputs and outputs alike. The tag
+        // names the machine, so marks made on two machines by one program never read as the same.
+        { machine: machine.name, connection: pulumi.secret(machine.connection), ...(rest.tag !== undefined ? { tag: ownershipTag(name, machine.name) } : {}) }
+      : {};
+    const options = machine ? { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] } : opts;
+    super(`pulumi-nodejs:dynamic/${TYPE_MODULE}:${typeName}`, name, { ...rest, ...placement, __provider: providerModule(kind) }, options);
   }
 }

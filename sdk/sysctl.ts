@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost, ownershipTag } from "./common";
+import type { Machine } from "./machine";
 import { HostnetResource } from "./stub";
 
 export interface SysctlArgs {
@@ -9,6 +10,8 @@ export interface SysctlArgs {
   /** Namespace whose value to set (default: the host). */
   namespace?: pulumi.Input<string>;
   host?: pulumi.Input<string>;
+  /** The machine to act on, over SSH (default: the one Pulumi runs on). */
+  machine?: Machine;
 }
 
 /** A sysctl under /proc/sys/net; the value found is restored on delete unless changed since. */

@@ -3,21 +3,30 @@ import type { Runner } from "../exec";
 import { AddressProvider } from "./address";
 import { BridgeProvider } from "./bridge";
 import { EndpointProvider } from "./endpoint";
+import { MachineRunners, placed } from "./machines";
 import { NamespaceProvider } from "./namespace";
 import { NatRuleProvider } from "./natrule";
 import { PortForwardProvider } from "./portforward";
 import { RouteProvider } from "./route";
 import { SysctlProvider } from "./sysctl";
 import { VethPairProvider } from "./veth";
+import { VxlanProvider } from "./vxlan";
 
-export { AddressProvider, BridgeProvider, EndpointProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, VethPairProvider };
+export { AddressProvider, BridgeProvider, EndpointProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, VethPairProvider, VxlanProvider };
 export { natRules } from "./natrule";
 export { portForwardRules } from "./portforward";
 export * from "./validation";
+export { MachineRunners, placed, type Placement } from "./machines";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "vxlan"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+/** Each kind's provider, acting on the machine each resource names (see machines.ts), else through `local`. */
+export function makePlacedProviders(local: Runner): Record<ResourceKind, pulumi.dynamic.ResourceProvider> {
+  const runners = new MachineRunners(local);
+  return Object.fromEntries(RESOURCE_KINDS.map((kind) => [kind, placed((runner) => makeProviders(runner)[kind], runners)])) as Record<ResourceKind, pulumi.dynamic.ResourceProvider>;
+}
 
 export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynamic.ResourceProvider> {
   return {
@@ -30,6 +39,7 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     natrule: withPlainResults(new NatRuleProvider(runner)),
     portforward: withPlainResults(new PortForwardProvider(runner)),
     endpoint: withPlainResults(new EndpointProvider(runner)),
+    vxlan: withPlainResults(new VxlanProvider(runner)),
   };
 }
 

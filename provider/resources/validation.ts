@@ -148,3 +148,33 @@ export function validate<T extends z.ZodTypeAny>(schema: T, news: unknown): { va
     .filter((f) => !unknownPaths.some((p) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`)));
   return { failures };
 }
+
+/** A name for a machine in messages, tags and ids. */
+export const machineName = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, "machine name may use only letters, digits, '_', '.' and '-' (at most 63), and must not start with '-' or '.'");
+
+/**
+ * How to reach a remote machine over SSH (the shape of @pulumi/command's connection). Words
+ * that reach ssh's command line are held to what they can be: a host or user starting with
+ * "-" would read as an option.
+ */
+export const connectionInput = z.object({
+  host: z.string().regex(/^[A-Za-z0-9_:.[\]%-]+$/, "host must be a host name or an IP address").refine((h) => !h.startsWith("-"), "host must not start with '-'"),
+  port: z.number().int("port must be an integer").min(1, "port must be 1-65535").max(65535, "port must be 1-65535").default(22),
+  user: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, "user must be a login name (letters, digits, '_', '.', '-'; at most 32)").default("root"),
+  privateKey: z
+    .string()
+    .refine((k) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k) && /-----END [A-Z ]*PRIVATE KEY-----/.test(k), "privateKey must be the text of a private key (-----BEGIN ... PRIVATE KEY----- ... -----END ... PRIVATE KEY-----), not a path")
+    .optional(),
+  privateKeyPassword: z.string().optional(),
+  password: z.string().optional(),
+  agentSocketPath: z.string().startsWith("/", "agentSocketPath must be an absolute path").optional(),
+  hostKey: z
+    .string()
+    .regex(/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, 'hostKey must be a public key line, e.g. "ssh-ed25519 AAAAC3Nz..." (the machine\'s /etc/ssh/ssh_host_ed25519_key.pub)')
+    .optional(),
+  hostKeyPolicy: z.enum(["known-hosts", "accept-new", "ignore"]).default("known-hosts"),
+  perDialTimeout: z.number().int("perDialTimeout must be whole seconds").min(1).max(600).default(15),
+});
+export type ConnectionInput = z.infer<typeof connectionInput>;

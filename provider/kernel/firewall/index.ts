@@ -32,7 +32,8 @@ interface HostQueue {
   draining: boolean;
 }
 
-const queues = new Map<string, HostQueue>();
+/** Per runner (per machine), then per backend and netns. */
+const queues = new WeakMap<Runner, Map<string, HostQueue>>();
 
 /**
  * Applies one resource's rules, coalesced with every other change queued for the same host
@@ -42,9 +43,11 @@ const queues = new Map<string, HostQueue>();
  * transaction fails, each change is retried alone, so only the bad one reports the error.
  */
 export function applyCoalesced(backend: FirewallBackend, netns: Netns, set: TaggedRules): Promise<void> {
+  let onMachine = queues.get(backend.runner);
+  if (!onMachine) queues.set(backend.runner, (onMachine = new Map()));
   const key = `${backend.name}/${netns ?? ""}`;
-  let queue = queues.get(key);
-  if (!queue) queues.set(key, (queue = { pending: [], draining: false }));
+  let queue = onMachine.get(key);
+  if (!queue) onMachine.set(key, (queue = { pending: [], draining: false }));
   const promise = new Promise<void>((resolve, reject) => queue.pending.push({ set, done: (err) => (err === undefined ? resolve() : reject(err)) }));
   if (!queue.draining) void drain(backend, netns, queue);
   return promise;

@@ -59,7 +59,7 @@ export function iptablesRuleArgs(family: IpFamily, rule: FirewallRule, tag: stri
 export class IptablesBackend implements FirewallBackend {
   readonly name = "iptables";
 
-  constructor(private readonly runner: Runner) {}
+  constructor(readonly runner: Runner) {}
 
   /** `-A` lines of our chains in one table, as `iptables -S` prints them. */
   private async listOurs(netns: Netns, family: IpFamily, table: Table): Promise<string[]> {

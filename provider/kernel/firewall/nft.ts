@@ -109,7 +109,7 @@ export function parseNftForwards(listing: string): ForwardSummary[] {
 export class NftBackend implements FirewallBackend {
   readonly name = "nftables";
 
-  constructor(private readonly runner: Runner) {}
+  constructor(readonly runner: Runner) {}
 
   /** Every rule in our table of this family; empty when the table (or namespace) is missing. */
   async listRules(netns: Netns, family: IpFamily): Promise<NftRuleRef[]> {

@@ -1,3 +1,4 @@
+import type { Runner } from "../../exec";
 import type { Netns } from "../ip";
 
 /** Our chains; both backends keep this shape (nft base chains, or iptables chains jumped to). */
@@ -58,6 +59,8 @@ export interface TaggedRules {
  */
 export interface FirewallBackend {
   readonly name: "nftables" | "iptables";
+  /** The runner it acts through: changes through one runner are coalesced. */
+  readonly runner: Runner;
   /** Makes the rules carrying `set.tag` exactly `set.rules` (none: removes them), atomically. */
   replace(netns: Netns, set: TaggedRules): Promise<void>;
   /** The same for several resources of one family, in as few transactions as the backend allows. */
