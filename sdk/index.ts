@@ -6,4 +6,6 @@ export { Route, type RouteArgs } from "./route";
 export { VethPair, type VethPairArgs, type VethPeerArgs, type VethPeerState } from "./veth";
 export { NatRule, PortForward, type FirewallBackend, type NatRuleArgs, type PortForwardArgs } from "./nat";
 export { Sysctl, type SysctlArgs } from "./sysctl";
+export { Vxlan, type VxlanArgs } from "./vxlan";
+export { Machine, type ConnectionArgs } from "./machine";
 export * from "./network";

@@ -6,4 +6,5 @@ export * from "./route";
 export * from "./schemas";
 export * from "./sysctl";
 export * from "./subnet";
+export * from "./vxlan";
 export * as firewall from "./firewall";

@@ -12,6 +12,8 @@ export interface LinkState {
   readonly alias: string | undefined;
   readonly master: string | undefined;
   readonly kind: string | undefined;
+  /** The kind's own settings as ip prints them (e.g. a VXLAN link's id and port). */
+  readonly linkinfo?: unknown;
   /** Global-scope addresses in CIDR form, in kernel order (link-local v6 and host routes excluded). */
   readonly addresses: string[];
 }
@@ -26,6 +28,7 @@ function toLinkState(raw: IpAddrLink): LinkState {
     alias: raw.ifalias || undefined,
     master: raw.master,
     kind: raw.linkinfo?.info_kind,
+    linkinfo: raw.linkinfo,
     addresses: raw.addr_info
       .filter((a) => a.scope !== "link")
       .filter((a) => !(a.scope === "host" && raw.ifname === "lo" && (a.local === "127.0.0.1" || a.local === "::1")))

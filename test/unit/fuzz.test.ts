@@ -18,6 +18,7 @@ import { routeInputs } from "../../provider/resources/route";
 import { sysctlInputs } from "../../provider/resources/sysctl";
 import { interfaceAddress, interfaceName, netnsName } from "../../provider/resources/validation";
 import { vethInputs } from "../../provider/resources/veth";
+import { vxlanInputs } from "../../provider/resources/vxlan";
 import { AddressPool, parseSubnet, toAddress } from "../../sdk/network/ipam";
 import { interfaceNameFor, namespaceNameFor } from "../../sdk/network/names";
 
@@ -423,6 +424,7 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   natrule: natRuleInputs,
   portforward: portForwardInputs,
   endpoint: endpointInputs,
+  vxlan: vxlanInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
 
@@ -468,6 +470,12 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
     { requiredKeys: ["namespace", "bridge", "hostInterface", "address", "tag"] },
   ),
   address: fc.record({ namespace: validNetns, host: validNetns, device: validIfName, address: fc.oneof(ipv4HostCidr, ipv6HostCidr), adopt: fc.boolean() }, { requiredKeys: ["device", "address"] }),
+  vxlan: fc
+    .record(
+      { name: validIfName, namespace: validNetns, vni: fc.integer({ min: 1, max: 16_777_215 }), local: ipv4, port: fc.integer({ min: 1, max: 65535 }), device: validIfName, learning: fc.boolean(), mtu: fc.integer({ min: 68, max: 65535 }), master: validIfName, peers: fc.uniqueArray(ipv4, { maxLength: 4 }), tag },
+      { requiredKeys: ["name", "vni", "tag"] },
+    )
+    .map((v) => ({ ...v, peers: (v.peers ?? []).filter((p) => p !== v.local) })),
   sysctl: fc.record(
     { key: fc.oneof(fc.constantFrom("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"), fc.stringMatching(/^[a-z0-9_-]{1,15}$/).map((d) => `net.ipv4.conf.${d}.route_localnet`)), value: fc.constantFrom("0", "1", "32768 60999"), namespace: validNetns },
     { requiredKeys: ["key", "value"] },
