@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
-import { mkdirSync, readdirSync, readlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { ExecaRunner, type Runner } from "../../provider/exec";
 
 export const isRoot = process.getuid?.() === 0;
@@ -8,42 +8,18 @@ export const isRoot = process.getuid?.() === 0;
 const PEER = resolve(__dirname, "peer.js");
 
 /**
- * A throw-away host: its own network namespace and its own mount namespace with a private
- * tmpfs on /run/netns, held open by one `sleep` process. Everything a test makes (named
- * namespaces, links, routes, rules) lives inside it and vanishes when it is destroyed;
- * the machine's own stack is never touched.
+ * A place commands run in: a process's network and mount namespaces, entered with nsenter.
+ * Holds what tests do there (run, ping, serve, ask) and the snapshot the leak guard compares.
  */
-export class Sandbox {
+export class Place {
   readonly runner: Runner;
-  private readonly services: ChildProcess[] = [];
+  protected readonly services: ChildProcess[] = [];
 
-  private constructor(
-    private readonly holder: ChildProcess,
-    readonly pid: number,
-  ) {
+  protected constructor(readonly pid: number) {
     this.runner = new ExecaRunner({ prefix: this.prefix() });
   }
 
-  static async create(): Promise<Sandbox> {
-    // Mount points for the sandbox's private tmpfs: named namespaces, and the provider's records.
-    mkdirSync("/run/netns", { recursive: true });
-    mkdirSync("/run/pulumi-hostnet", { recursive: true });
-    const holder = spawn(
-      "unshare",
-      ["--net", "--mount", "--propagation", "private", "--", "sh", "-c", "mount -t tmpfs hostnet-sandbox /run/netns && mount -t tmpfs hostnet-sandbox /run/pulumi-hostnet && ip link set lo up && echo ready && exec sleep infinity"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    await new Promise<void>((resolve, reject) => {
-      let stderr = "";
-      holder.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-      holder.stdout?.once("data", () => resolve());
-      holder.once("exit", (code) => reject(new Error(`sandbox did not start (exit ${code}): ${stderr}`)));
-    });
-    if (holder.pid === undefined) throw new Error("sandbox has no pid");
-    return new Sandbox(holder, holder.pid);
-  }
-
-  /** argv prefix that runs a command inside the sandbox. */
+  /** argv prefix that runs a command inside the place. */
   prefix(): string[] {
     return ["nsenter", "-t", String(this.pid), "-n", "-m", "--"];
   }
@@ -63,7 +39,7 @@ export class Sandbox {
     }
   }
 
-  /** Starts peer.js as a service inside a namespace of the sandbox; it lives until the sandbox is destroyed. */
+  /** Starts peer.js as a service inside a namespace of the place; it lives until the place is destroyed. */
   async serve(netns: string | undefined, protocol: "tcp" | "udp", port: number): Promise<void> {
     const inNetns = netns ? ["ip", "netns", "exec", netns] : [];
     const [file, ...args] = [...this.prefix(), ...inNetns, process.execPath, PEER, "serve", protocol, String(port)];
@@ -111,25 +87,78 @@ export class Sandbox {
     return parts.join("\n");
   }
 
+}
+
+/** Pids of the processes that share `pid`'s namespace of `kind` (not `pid` itself), optionally of one command name. */
+export function namespaceMembers(pid: number, kind: "mnt" | "net", comm?: string): number[] {
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${pid}/ns/${kind}`);
+  } catch {
+    return [];
+  }
+  const members: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry) || entry === String(pid)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/${kind}`) !== ns) continue;
+      if (comm !== undefined && readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== comm) continue;
+      members.push(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return members;
+}
+
+/** Kills every process whose namespace of `kind` is the one of `pid` (but not `pid` itself). */
+export function killNamespaceMembers(pid: number, kind: "mnt" | "net" = "mnt", comm?: string): void {
+  for (const member of namespaceMembers(pid, kind, comm)) {
+    try {
+      process.kill(member, "SIGKILL");
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+/**
+ * A throw-away host: its own network namespace and its own mount namespace with a private
+ * tmpfs on /run/netns, held open by one `sleep` process. Everything a test makes (named
+ * namespaces, links, routes, rules) lives inside it and vanishes when it is destroyed;
+ * the machine's own stack is never touched.
+ */
+export class Sandbox extends Place {
+  private constructor(
+    private readonly holder: ChildProcess,
+    pid: number,
+  ) {
+    super(pid);
+  }
+
+  static async create(): Promise<Sandbox> {
+    // Mount points for the sandbox's private tmpfs: named namespaces, and the provider's records.
+    mkdirSync("/run/netns", { recursive: true });
+    mkdirSync("/run/pulumi-hostnet", { recursive: true });
+    const holder = spawn(
+      "unshare",
+      ["--net", "--mount", "--propagation", "private", "--", "sh", "-c", "mount -t tmpfs hostnet-sandbox /run/netns && mount -t tmpfs hostnet-sandbox /run/pulumi-hostnet && ip link set lo up && echo ready && exec sleep infinity"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let stderr = "";
+      holder.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+      holder.stdout?.once("data", () => resolve());
+      holder.once("exit", (code) => reject(new Error(`sandbox did not start (exit ${code}): ${stderr}`)));
+    });
+    if (holder.pid === undefined) throw new Error("sandbox has no pid");
+    return new Sandbox(holder, holder.pid);
+  }
+
   /** Kills the holder and every process still inside the sandbox's mount namespace. */
   async destroy(): Promise<void> {
     for (const service of this.services) service.kill("SIGKILL");
-    let mountNs: string | undefined;
-    try {
-      mountNs = readlinkSync(`/proc/${this.pid}/ns/mnt`);
-    } catch {
-      mountNs = undefined;
-    }
-    if (mountNs) {
-      for (const entry of readdirSync("/proc")) {
-        if (!/^[0-9]+$/.test(entry) || entry === String(this.pid)) continue;
-        try {
-          if (readlinkSync(`/proc/${entry}/ns/mnt`) === mountNs) process.kill(Number(entry), "SIGKILL");
-        } catch {
-          // The process ended meanwhile.
-        }
-      }
-    }
+    killNamespaceMembers(this.pid);
     const exited = new Promise<void>((resolve) => {
       if (this.holder.exitCode !== null || this.holder.signalCode !== null) resolve();
       else this.holder.once("exit", () => resolve());
