@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Bridge } from "../bridge";
 import { defaultHost } from "../common";
+import { machineKey, type Machine } from "../machine";
 import { NatRule } from "../nat";
 import { Sysctl } from "../sysctl";
 import { AddressPool, firstHost, parseSubnet, type Subnet } from "./ipam";
 import { interfaceNameFor } from "./names";
+import type { AttachableNetwork, NetworkAttachment } from "./attachment";
 import { sharedOnce } from "./registry";
 
 export interface BridgeNetworkArgs {
@@ -24,36 +26,46 @@ export interface BridgeNetworkArgs {
   /** Let port forwards to this network answer the host at 127.0.0.1 (route_localnet on the bridge; default true). */
   localhostForwards?: boolean;
   host?: string;
+  /** The machine the network is on, over SSH (default: the one Pulumi runs on). */
+  machine?: Machine;
 }
 
 /**
  * A bridge network as Docker's bridge driver makes it: a bridge holding the gateway address,
  * IPv4 forwarding, masquerade of the subnet, and an address pool for its containers.
  */
-export class BridgeNetwork extends pulumi.ComponentResource {
+export class BridgeNetwork extends pulumi.ComponentResource implements AttachableNetwork, NetworkAttachment {
   readonly bridge: pulumi.Output<string>;
   readonly gateway: string;
   readonly subnet: string;
   readonly host: string | undefined;
+  readonly machine: Machine | undefined;
+  /** The MTU of the bridge and, unless they set their own, of every container's interfaces. */
+  readonly mtu: number | undefined;
   readonly bridgeResource: Bridge;
   /** Resources a container attached to the network must wait for (forwarding, NAT). */
   readonly ready: pulumi.Resource[];
   private readonly pool: AddressPool;
+  private readonly networkName: string;
   private readonly parsedSubnet: Subnet;
 
   constructor(name: string, args: BridgeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hostnet:index:BridgeNetwork", name, {}, opts);
+    this.networkName = name;
     this.parsedSubnet = parseSubnet(args.subnet);
     this.subnet = args.subnet;
     this.gateway = args.gateway ?? firstHost(this.parsedSubnet);
     this.host = args.host ?? defaultHost();
+    this.machine = args.machine;
+    this.mtu = args.mtu;
+    const machine = args.machine;
     this.pool = new AddressPool(this.parsedSubnet, {});
     this.pool.claim(`the gateway of ${name}`, this.gateway);
 
     const bridgeName = args.bridgeName ?? interfaceNameFor("br-", name);
     this.bridgeResource = new Bridge(
       `${name}-bridge`,
-      { name: bridgeName, addresses: [`${this.gateway}/${this.parsedSubnet.prefixLength}`], mtu: args.mtu, host: this.host },
+      { name: bridgeName, addresses: [`${this.gateway}/${this.parsedSubnet.prefixLength}`], mtu: args.mtu, host: this.host, machine },
       { parent: this },
     );
     this.bridge = this.bridgeResource.name;
@@ -61,16 +73,16 @@ export class BridgeNetwork extends pulumi.ComponentResource {
 
     if (args.ipForward ?? true) {
       // One per host for the whole program: two networks must not restore it under each other.
-      this.ready.push(sharedOnce(`ip_forward/${this.host ?? ""}`, () => new Sysctl(`ip-forward${this.host ? `-${this.host}` : ""}`, { key: "net.ipv4.ip_forward", value: "1", host: this.host })));
+      this.ready.push(ipForwardOf(machine, this.host));
     }
     if (args.localhostForwards ?? true) {
-      this.ready.push(new Sysctl(`${name}-route-localnet`, { key: pulumi.interpolate`net.ipv4.conf.${this.bridge}.route_localnet`, value: "1", host: this.host }, { parent: this }));
+      this.ready.push(new Sysctl(`${name}-route-localnet`, { key: pulumi.interpolate`net.ipv4.conf.${this.bridge}.route_localnet`, value: "1", host: this.host, machine }, { parent: this }));
     }
     if (args.masquerade ?? true) {
       this.ready.push(
         new NatRule(
           `${name}-masquerade`,
-          { type: "masquerade", source: this.subnet, excludeDestination: this.subnet, outInterface: args.outInterface, host: this.host },
+          { type: "masquerade", source: this.subnet, excludeDestination: this.subnet, outInterface: args.outInterface, host: this.host, machine },
           { parent: this, dependsOn: [this.bridgeResource] },
         ),
       );
@@ -86,4 +98,20 @@ export class BridgeNetwork extends pulumi.ComponentResource {
   get prefixLength(): number {
     return this.parsedSubnet.prefixLength;
   }
+
+  attachmentFor(machine: Machine | undefined): NetworkAttachment {
+    if (machine !== undefined && machineKey(machine) !== machineKey(this.machine)) {
+      throw new Error(`bridge network ${this.networkName} is on ${this.machine ? `machine ${this.machine.name}` : "the machine Pulumi runs on"}, not on machine ${machine.name}: a container joins a bridge network on its own machine (an OverlayNetwork spans machines)`);
+    }
+    return this;
+  }
+}
+
+/**
+ * The one IPv4 forwarding Sysctl of a machine's host netns for the whole program: two
+ * networks must not restore it under each other.
+ */
+export function ipForwardOf(machine: Machine | undefined, host: string | undefined): Sysctl {
+  const where = [machine?.name, host].filter(Boolean).join("-");
+  return sharedOnce(`ip_forward/${machineKey(machine)}/${host ?? ""}`, () => new Sysctl(`ip-forward${where ? `-${where}` : ""}`, { key: "net.ipv4.ip_forward", value: "1", host, machine }));
 }

@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost } from "../common";
 import { BridgeEndpoint } from "../endpoint";
+import { machineKey, type Machine } from "../machine";
 import { Namespace } from "../namespace";
-import type { BridgeNetwork } from "./bridge-network";
+import type { AttachableNetwork } from "./attachment";
 import { interfaceNameFor, namespaceNameFor } from "./names";
 import { claimHostPort } from "./registry";
 
@@ -20,16 +21,22 @@ interface Common {
   /** Netns name (default: the resource name). */
   namespaceName?: string;
   host?: string;
+  /**
+   * The machine the container is on, over SSH (default: the one Pulumi runs on; in bridge
+   * mode, the machine of a BridgeNetwork). On an OverlayNetwork it picks the machine.
+   */
+  machine?: Machine;
 }
 
 /** Docker's network modes, rebuilt from namespaces, bridge endpoints and NAT rules (seed 002). */
 export type ContainerNetworkArgs =
   | ({ mode: "none"; loopbackUp?: boolean } & Common)
-  | { mode: "host"; host?: string }
+  | { mode: "host"; host?: string; machine?: Machine }
   | { mode: "container"; container: ContainerNetwork }
   | ({
       mode: "bridge";
-      network: BridgeNetwork;
+      /** A BridgeNetwork, or an OverlayNetwork that spans the container's machine. */
+      network: AttachableNetwork;
       /** IPv4 address on the network (default: a stable free one from its subnet). */
       address?: string;
       /** The interface inside the container (default eth0). */
@@ -37,6 +44,7 @@ export type ContainerNetworkArgs =
       /** The host end of the veth pair (default "vh-" + the resource name, cut to 15 characters). */
       hostInterfaceName?: string;
       ports?: PortMapping[];
+      /** MTU of the container's interfaces (default: the network's). */
       mtu?: number;
     } & Common);
 
@@ -51,6 +59,7 @@ export class ContainerNetwork extends pulumi.ComponentResource {
   readonly interfaceName: pulumi.Output<string | undefined>;
   readonly gateway: pulumi.Output<string | undefined>;
   readonly host: string | undefined;
+  readonly machine: Machine | undefined;
 
   constructor(name: string, args: ContainerNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hostnet:index:ContainerNetwork", name, {}, opts);
@@ -58,6 +67,7 @@ export class ContainerNetwork extends pulumi.ComponentResource {
     const none = pulumi.output(undefined as string | undefined);
     switch (args.mode) {
       case "host":
+        this.machine = args.machine;
         this.host = args.host ?? defaultHost();
         this.namespace = this.host ? pulumi.output(this.host) : none;
         this.address = none;
@@ -67,14 +77,16 @@ export class ContainerNetwork extends pulumi.ComponentResource {
       case "container":
         // Sharing a namespace makes nothing new: same links, same addresses, same lo.
         this.host = args.container.host;
+        this.machine = args.container.machine;
         this.namespace = args.container.namespace;
         this.address = args.container.address;
         this.interfaceName = args.container.interfaceName;
         this.gateway = args.container.gateway;
         break;
       case "none": {
+        this.machine = args.machine;
         this.host = args.host ?? defaultHost();
-        const ns = new Namespace(`${name}-netns`, { name: args.namespaceName ?? namespaceNameFor(name), loopbackUp: args.loopbackUp ?? true }, { parent: this });
+        const ns = new Namespace(`${name}-netns`, { name: args.namespaceName ?? namespaceNameFor(name), loopbackUp: args.loopbackUp ?? true, machine: args.machine }, { parent: this });
         this.namespace = ns.name;
         this.address = none;
         this.interfaceName = none;
@@ -82,14 +94,16 @@ export class ContainerNetwork extends pulumi.ComponentResource {
         break;
       }
       case "bridge": {
-        const network = args.network;
+        // A BridgeNetwork is on one machine (args.machine may only repeat it); an overlay has one attachment per machine.
+        const network = args.network.attachmentFor(args.machine);
+        this.machine = network.machine;
         this.host = network.host;
         const address = network.addressFor(name, args.address);
         const inside = args.interfaceName ?? "eth0";
         const ports = (args.ports ?? []).map((port) => {
           const protocol = port.protocol ?? "tcp";
           const range = String(port.hostPort).split("-").map(Number);
-          claimHostPort(this.host, { owner: name, protocol, address: port.hostAddress ?? "", from: range[0] ?? 0, to: range[1] ?? range[0] ?? 0 });
+          claimHostPort(`${machineKey(this.machine)}/${this.host ?? ""}`, { owner: name, protocol, address: port.hostAddress ?? "", from: range[0] ?? 0, to: range[1] ?? range[0] ?? 0 });
           return { protocol, hostPort: port.hostPort, hostAddress: port.hostAddress, targetPort: port.containerPort };
         });
         // One resource for the netns, the veth pair, the address, the default route and the
@@ -104,9 +118,11 @@ export class ContainerNetwork extends pulumi.ComponentResource {
             interfaceName: inside,
             address: `${address}/${network.prefixLength}`,
             gateway: network.gateway,
-            mtu: args.mtu,
+            // Every interface of a network takes its MTU, as Docker's network MTU option does.
+            mtu: args.mtu ?? network.mtu,
             ports,
             host: this.host,
+            machine: this.machine,
           },
           // Forwards answer 127.0.0.1 once the network's route_localnet is set.
           { parent: this, dependsOn: [network.bridgeResource, ...(ports.length ? network.ready : [])] },

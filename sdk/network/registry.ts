@@ -16,8 +16,9 @@ const shared = new Map<string, unknown>();
 
 const ANY = ["", "0.0.0.0", "::"];
 
-export function claimHostPort(host: string | undefined, claim: PortClaim): void {
-  const claims = portClaims.get(host ?? "") ?? [];
+/** `where` names the host netns on its machine ("machine/netns"). */
+export function claimHostPort(where: string, claim: PortClaim): void {
+  const claims = portClaims.get(where) ?? [];
   for (const other of claims) {
     const sameAddress = other.address === claim.address || ANY.includes(other.address) || ANY.includes(claim.address);
     const overlap = other.from <= claim.to && claim.from <= other.to;
@@ -27,7 +28,7 @@ export function claimHostPort(host: string | undefined, claim: PortClaim): void 
     }
   }
   claims.push(claim);
-  portClaims.set(host ?? "", claims);
+  portClaims.set(where, claims);
 }
 
 /** The one value made for `key` in this program (e.g. the ip_forward Sysctl of a host). */
