@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceKind } from "../provider/resources";
+import { DRY_RUN_KEY } from "../provider/resources/dry-run";
 import { ownershipTag, TYPE_MODULE } from "./common";
 import { Machine } from "./machine";
 
@@ -28,7 +29,13 @@ export abstract class HostnetResource extends pulumi.CustomResource {
     const placement = machine
       ? // The connection holds credentials: secret in the state, inputs and outputs alike. The tag
         // names the machine, so marks made on two machines by one program never read as the same.
-        { machine: machine.name, connection: pulumi.secret(machine.connection), ...(rest.tag !== undefined ? { tag: ownershipTag(name, machine.name) } : {}) }
+        {
+          machine: machine.name,
+          connection: pulumi.secret(machine.connection),
+          ...(rest.tag !== undefined ? { tag: ownershipTag(name, machine.name) } : {}),
+          // Tells check whether this is a preview (see placed() in provider/resources/machines.ts); never stored.
+          [DRY_RUN_KEY]: pulumi.runtime.isDryRun(),
+        }
       : {};
     const options = machine ? { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] } : opts;
     super(`pulumi-nodejs:dynamic/${TYPE_MODULE}:${typeName}`, name, { ...rest, ...placement, __provider: providerModule(kind) }, options);

@@ -38,7 +38,7 @@ export class CommandError extends Error {
       resolvedKind === "permission"
         ? ` (${who} needs CAP_NET_ADMIN to change links, routes and firewall rules, and CAP_SYS_ADMIN to make namespaces: run it as root, or grant those capabilities)`
         : "";
-    super(`${machine ? `on machine ${machine}: ` : ""}${argv.join(" ")}: ${words}${hint}`);
+    super(`${machine ? `on machine ${machine}: ` : ""}${argv.length ? `${argv.join(" ")}: ` : ""}${words}${hint}`);
     this.name = "CommandError";
     this.argv = argv;
     this.exitCode = exitCode;

@@ -135,20 +135,23 @@ export class SshRunner implements Runner {
       // A fixed script, no user words: is ip there, and what may this user do.
       const script = "ip -V >/dev/null 2>&1 || echo missing-ip; sed -n 's/^CapEff:[[:space:]]*/caps /p' /proc/self/status";
       ({ stdout: out } = await this.session({ argv: ["sh", "-c", script] }));
+    } catch (err) {
+      // The connection itself failed: say so without the preflight's script.
+      if (err instanceof CommandError && err.kind === "unreachable") throw new CommandError([], err.exitCode, err.stderr, "unreachable", "", this.label);
+      throw err;
     } finally {
       rmSync(keyFile, { force: true });
     }
-    const shown = ["ip", "-V"];
-    if (out.includes("missing-ip")) throw new CommandError(shown, 127, "the `ip` tool (iproute2) is not installed, or not on the login user's PATH", "other", "", this.label);
+    if (out.includes("missing-ip")) throw new CommandError([], 127, "the `ip` tool (iproute2) is not installed, or not on the login user's PATH", "other", "", this.label);
     const caps = /^caps ([0-9a-f]+)$/m.exec(out)?.[1];
-    if (caps === undefined) throw new CommandError(["sh", "-c", "..."], undefined, `could not read the login user's capabilities from /proc/self/status: ${out.trim()}`, "other", "", this.label);
+    if (caps === undefined) throw new CommandError([], undefined, `could not read the login user's capabilities from /proc/self/status: ${out.trim()}`, "other", "", this.label);
     const effective = BigInt(`0x${caps}`);
     const missing = [
       ["CAP_NET_ADMIN", 12n],
       ["CAP_SYS_ADMIN", 21n],
     ].filter(([, bit]) => ((effective >> (bit as bigint)) & 1n) === 0n).map(([n]) => n);
     if (missing.length) {
-      throw new CommandError(["login"], undefined, `user ${this.connection.user} lacks ${missing.join(" and ")}: Operation not permitted`, "permission", "", this.label);
+      throw new CommandError([], undefined, `user ${this.connection.user} lacks ${missing.join(" and ")}: Operation not permitted`, "permission", "", this.label);
     }
   }
 

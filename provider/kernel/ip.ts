@@ -158,7 +158,8 @@ async function runBatch(runner: Runner, netns: Netns, flags: readonly string[], 
           return [];
         }
         const stderr = failure.stderr.replace(/\s*Command failed -:\d+\s*$/, "");
-        request.reject(new CommandError(ipArgv(netns, request.original[c]!), failure.exitCode, stderr));
+        // The kind stays (a transport failure is no kernel "not found"), and so does the machine.
+        request.reject(new CommandError(ipArgv(netns, request.original[c]!), failure.exitCode, stderr, failure.kind === "unreachable" ? failure.kind : undefined, "", failure.machine));
         return batch.slice(index + 1);
       }
       done++;

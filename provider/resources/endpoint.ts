@@ -172,7 +172,9 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       // makes the rest again and `destroy` still removes them.
       return ruleCount === 0 ? { id: "", props: {} } : { id, props: { ...stored, present: false, ruleCount } };
     }
-    const observed = { ...stored, bridge: hostEnd.master ?? "", gateway: inside.gateway, mtu: stored.mtu === undefined ? undefined : hostEnd.mtu };
+    // Either end's MTU changed by hand is drift: report the end that differs from what was declared.
+    const mtuSeen = hostEnd.mtu !== stored.mtu ? hostEnd.mtu : inside.link.mtu;
+    const observed = { ...stored, bridge: hostEnd.master ?? "", gateway: inside.gateway, mtu: stored.mtu === undefined ? undefined : mtuSeen };
     return { id, props: outputsOf(observed, hostEnd, inside, stored.backend, ruleCount) };
   }
 

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { SshRunner, type Runner } from "../exec";
+import { isUnreachable, SshRunner, type Runner } from "../exec";
 import type { Props } from "./common";
+import { DRY_RUN_KEY } from "./dry-run";
 import { connectionInput, isUnknown, machineName, UNKNOWN, validate, type ConnectionInput } from "./validation";
 
 /**
@@ -15,12 +16,11 @@ export interface Placement {
   readonly connection: ConnectionInput;
 }
 
-const PLACEMENT_KEYS = ["machine", "connection"] as const;
 
 /** Splits the placement off a resource's properties. */
-function split(props: Props): { placement: Partial<Record<(typeof PLACEMENT_KEYS)[number], unknown>>; rest: Props } {
-  const { machine, connection, ...rest } = props;
-  return { placement: { machine, connection }, rest };
+function split(props: Props): { placement: { machine?: unknown; connection?: unknown; dryRun?: unknown }; rest: Props } {
+  const { machine, connection, [DRY_RUN_KEY]: dryRun, ...rest } = props;
+  return { placement: { machine, connection, dryRun }, rest };
 }
 
 function placementOf(props: Props): Placement | undefined {
@@ -95,7 +95,8 @@ export function placed(makeFor: (runner: Runner) => pulumi.dynamic.ResourceProvi
         try {
           await runners.ssh(where).connect();
         } catch (err) {
-          return { failures: [{ property: "machine", reason: (err as Error).message }] };
+          const outage = isUnreachable(err) && placement.dryRun === false;
+          if (!outage) return { failures: [{ property: "machine", reason: (err as Error).message }] };
         }
       }
       const provider = where ? on(where) : local;

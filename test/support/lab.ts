@@ -192,6 +192,13 @@ export class Lab {
   /** Kills every machine (and so its sshd and sessions) by pid, removes the LAN and the keys. */
   async destroy(): Promise<void> {
     for (const host of this.hosts) await host.destroy();
+    // The kernel takes a network namespace (and the veth ends in it) down a little after its
+    // last process: wait for their LAN ends to go, so the sandbox's guard sees it as it began.
+    for (let tries = 0; tries < 100; tries++) {
+      const links = await this.sandbox.run(["ip", "-o", "link", "show"]).catch(() => "");
+      if (!/ m\d+-lan@/.test(links)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await this.sandbox.run(["ip", "link", "del", "lan"]).catch(() => undefined);
     rmSync(this.keys.dir, { recursive: true, force: true });
   }

@@ -1,0 +1,7 @@
+/**
+ * Set by the SDK on a resource with a machine: whether the program runs as a preview. check
+ * reaches the machine either way; one it cannot reach fails the preview, while during an
+ * update it fails only that resource's own create or update, so with `--continue-on-error`
+ * the other machines' work completes. (A module of its own: the SDK loads nothing else here.)
+ */
+export const DRY_RUN_KEY = "__hostnetDryRun";
