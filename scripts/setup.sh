@@ -27,14 +27,23 @@ install_debian_packages() {
   command -v unshare >/dev/null || missing+=(util-linux)
   command -v nsenter >/dev/null || missing+=(util-linux)
   command -v curl >/dev/null || missing+=(curl)
+  # Machines over SSH: the client for the provider; the server only for the tests' simulated
+  # machines, which start their own sshd inside their sandboxes.
+  command -v ssh >/dev/null || missing+=(openssh-client)
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   if ((${#missing[@]})); then
     if [ "$(id -u)" != 0 ]; then
       log "missing Debian packages: ${missing[*]} (run as root or install them yourself)"
       return 1
     fi
     log "installing Debian packages: ${missing[*]}"
+    # No daemon may start on this machine while packages install (openssh-server would start
+    # sshd where an init system runs): a policy-rc.d that says no, only for this install.
+    local policy=/usr/sbin/policy-rc.d placed=""
+    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && placed=yes; fi
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || { [ -n "$placed" ] && rm -f "$policy"; return 1; }
+    if [ -n "$placed" ]; then rm -f "$policy"; fi
   fi
 }
 

@@ -97,6 +97,32 @@ new hostnet.ContainerNetwork("c5", { mode: "bridge", network: ov, machine: m1, a
     expect(await ping(3, "c4", "10.60.0.15")).toBe(true);
   });
 
+  test("the connection is a secret in the state: no private key in clear", async () => {
+    const state = await project.cli(["stack", "export", "--stack", "test"]);
+    expect(state.code).toBe(0);
+    expect(state.stdout).toContain("ov-m1-vxlan");
+    expect(state.stdout).not.toContain("PRIVATE KEY");
+    expect(state.stdout).toMatch(/"connection":\s*\{\s*"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",\s*"ciphertext"/);
+  });
+
+  test("removing a machine from the overlay updates the others in place", async () => {
+    project.writeProgram(`
+${machines.lab.machinesSource(2)}
+const ov = new hostnet.OverlayNetwork("ov", { subnet: "10.60.0.0/24", vni: 42, machines: [
+  { machine: m1, address: "192.168.77.1" }, { machine: m2, address: "192.168.77.2" },
+] });
+new hostnet.ContainerNetwork("c1", { mode: "bridge", network: ov, machine: m1, address: "10.60.0.11" });
+new hostnet.ContainerNetwork("c2", { mode: "bridge", network: ov, machine: m2, address: "10.60.0.12", ports: [{ hostPort: 8080, containerPort: 80 }] });
+`);
+    const up = await project.up();
+    expect(up.stdout).toMatch(/~ .*hostnet:Vxlan ov-m1-vxlan updated/);
+    expect(up.stdout).toMatch(/~ .*hostnet:Vxlan ov-m2-vxlan updated/);
+    expect(up.stdout).not.toMatch(/replaced/);
+    expect(await host(1).run(["bridge", "fdb", "show", "dev", "vx-ov"])).not.toContain("192.168.77.3");
+    expect(await host(3).run(["ip", "netns", "list"])).toBe("");
+    expect(await ping(1, "c1", "10.60.0.12")).toBe(true);
+  });
+
   test("destroy leaves every machine as it was", async () => {
     await project.destroy();
     // The leak guard of each machine and of the sandbox checks the rest after the file.
