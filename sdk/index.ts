@@ -1,6 +1,7 @@
 export { Address, type AddressArgs } from "./address";
 export { Bridge, type BridgeArgs } from "./bridge";
 export { BridgeEndpoint, type BridgeEndpointArgs } from "./endpoint";
+export { Macvlan, type MacvlanArgs } from "./macvlan";
 export { Namespace, type NamespaceArgs } from "./namespace";
 export { Route, type RouteArgs } from "./route";
 export { VethPair, type VethPairArgs, type VethPeerArgs, type VethPeerState } from "./veth";

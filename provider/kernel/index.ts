@@ -1,6 +1,7 @@
 export * from "./ip";
 export * from "./netns";
 export * from "./link";
+export * from "./macvlan";
 export * from "./addr";
 export * from "./route";
 export * from "./schemas";

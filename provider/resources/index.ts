@@ -3,6 +3,7 @@ import type { Runner } from "../exec";
 import { AddressProvider } from "./address";
 import { BridgeProvider } from "./bridge";
 import { EndpointProvider } from "./endpoint";
+import { MacvlanProvider } from "./macvlan";
 import { NamespaceProvider } from "./namespace";
 import { NatRuleProvider } from "./natrule";
 import { PortForwardProvider } from "./portforward";
@@ -10,13 +11,13 @@ import { RouteProvider } from "./route";
 import { SysctlProvider } from "./sysctl";
 import { VethPairProvider } from "./veth";
 
-export { AddressProvider, BridgeProvider, EndpointProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, VethPairProvider };
+export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, VethPairProvider };
 export { natRules } from "./natrule";
 export { portForwardRules } from "./portforward";
 export * from "./validation";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynamic.ResourceProvider> {
@@ -30,6 +31,7 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     natrule: withPlainResults(new NatRuleProvider(runner)),
     portforward: withPlainResults(new PortForwardProvider(runner)),
     endpoint: withPlainResults(new EndpointProvider(runner)),
+    macvlan: withPlainResults(new MacvlanProvider(runner)),
   };
 }
 

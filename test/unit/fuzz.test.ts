@@ -11,6 +11,7 @@ import { makeProviders, UNKNOWN, validate, type ResourceKind } from "../../provi
 import { addressInputs } from "../../provider/resources/address";
 import { bridgeInputs } from "../../provider/resources/bridge";
 import { endpointInputs } from "../../provider/resources/endpoint";
+import { macvlanInputs } from "../../provider/resources/macvlan";
 import { namespaceInputs } from "../../provider/resources/namespace";
 import { natRuleInputs } from "../../provider/resources/natrule";
 import { portForwardInputs } from "../../provider/resources/portforward";
@@ -423,6 +424,7 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   natrule: natRuleInputs,
   portforward: portForwardInputs,
   endpoint: endpointInputs,
+  macvlan: macvlanInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
 
@@ -480,6 +482,10 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
   portforward: fc.record(
     { protocol: fc.constantFrom("tcp", "udp"), hostPort: port, hostAddress: ipv4, target: ipv4, targetPort: port, fromHost: fc.boolean(), hairpin: fc.boolean(), tag },
     { requiredKeys: ["protocol", "hostPort", "target", "tag"] },
+  ),
+  macvlan: fc.record(
+    { name: validIfName, namespace: validNetns, host: validNetns, parent: validIfName, mode: fc.constantFrom("bridge", "private", "vepa", "passthru"), addresses: fc.array(fc.oneof(ipv4HostCidr, ipv6HostCidr), { maxLength: 2 }), mtu: fc.integer({ min: 68, max: 65535 }), up: fc.boolean(), adopt: fc.boolean(), tag },
+    { requiredKeys: ["name", "parent", "tag"] },
   ),
 };
 
