@@ -7,4 +7,5 @@ export { Route, type RouteArgs } from "./route";
 export { VethPair, type VethPairArgs, type VethPeerArgs, type VethPeerState } from "./veth";
 export { NatRule, PortForward, type FirewallBackend, type NatRuleArgs, type PortForwardArgs } from "./nat";
 export { Sysctl, type SysctlArgs } from "./sysctl";
+export { Tap, type TapArgs } from "./tap";
 export * from "./network";

@@ -2,6 +2,7 @@ export * from "./ip";
 export * from "./netns";
 export * from "./link";
 export * from "./macvlan";
+export * from "./tap";
 export * from "./addr";
 export * from "./route";
 export * from "./schemas";

@@ -9,15 +9,16 @@ import { NatRuleProvider } from "./natrule";
 import { PortForwardProvider } from "./portforward";
 import { RouteProvider } from "./route";
 import { SysctlProvider } from "./sysctl";
+import { TapProvider } from "./tap";
 import { VethPairProvider } from "./veth";
 
-export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, VethPairProvider };
+export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, TapProvider, VethPairProvider };
 export { natRules } from "./natrule";
 export { portForwardRules } from "./portforward";
 export * from "./validation";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynamic.ResourceProvider> {
@@ -32,6 +33,7 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     portforward: withPlainResults(new PortForwardProvider(runner)),
     endpoint: withPlainResults(new EndpointProvider(runner)),
     macvlan: withPlainResults(new MacvlanProvider(runner)),
+    tap: withPlainResults(new TapProvider(runner)),
   };
 }
 

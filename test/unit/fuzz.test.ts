@@ -17,6 +17,7 @@ import { natRuleInputs } from "../../provider/resources/natrule";
 import { portForwardInputs } from "../../provider/resources/portforward";
 import { routeInputs } from "../../provider/resources/route";
 import { sysctlInputs } from "../../provider/resources/sysctl";
+import { tapInputs } from "../../provider/resources/tap";
 import { interfaceAddress, interfaceName, netnsName } from "../../provider/resources/validation";
 import { vethInputs } from "../../provider/resources/veth";
 import { AddressPool, parseSubnet, toAddress } from "../../sdk/network/ipam";
@@ -425,6 +426,7 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   portforward: portForwardInputs,
   endpoint: endpointInputs,
   macvlan: macvlanInputs,
+  tap: tapInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
 
@@ -486,6 +488,10 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
   macvlan: fc.record(
     { name: validIfName, namespace: validNetns, host: validNetns, parent: validIfName, mode: fc.constantFrom("bridge", "private", "vepa", "passthru"), addresses: fc.array(fc.oneof(ipv4HostCidr, ipv6HostCidr), { maxLength: 2 }), mtu: fc.integer({ min: 68, max: 65535 }), up: fc.boolean(), adopt: fc.boolean(), tag },
     { requiredKeys: ["name", "parent", "tag"] },
+  ),
+  tap: fc.record(
+    { name: validIfName, namespace: validNetns, user: fc.oneof(fc.nat({ max: 4294967294 }), fc.stringMatching(/^[a-z_][a-z0-9_-]{0,15}$/)), group: fc.oneof(fc.nat({ max: 4294967294 }).map(String), fc.stringMatching(/^[a-z_][a-z0-9_-]{0,15}$/)), multiQueue: fc.boolean(), master: validIfName, mtu: fc.integer({ min: 68, max: 65535 }), up: fc.boolean(), adopt: fc.boolean(), tag },
+    { requiredKeys: ["name", "tag"] },
   ),
 };
 
