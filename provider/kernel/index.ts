@@ -5,6 +5,7 @@ export * from "./macvlan";
 export * from "./tap";
 export * from "./addr";
 export * from "./route";
+export * from "./rule";
 export * from "./schemas";
 export * from "./sysctl";
 export * from "./subnet";

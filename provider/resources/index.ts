@@ -8,17 +8,18 @@ import { NamespaceProvider } from "./namespace";
 import { NatRuleProvider } from "./natrule";
 import { PortForwardProvider } from "./portforward";
 import { RouteProvider } from "./route";
+import { RoutingRuleProvider } from "./rule";
 import { SysctlProvider } from "./sysctl";
 import { TapProvider } from "./tap";
 import { VethPairProvider } from "./veth";
 
-export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, TapProvider, VethPairProvider };
+export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider };
 export { natRules } from "./natrule";
 export { portForwardRules } from "./portforward";
 export * from "./validation";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynamic.ResourceProvider> {
@@ -34,6 +35,7 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     endpoint: withPlainResults(new EndpointProvider(runner)),
     macvlan: withPlainResults(new MacvlanProvider(runner)),
     tap: withPlainResults(new TapProvider(runner)),
+    rule: withPlainResults(new RoutingRuleProvider(runner)),
   };
 }
 

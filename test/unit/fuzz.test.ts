@@ -16,6 +16,7 @@ import { namespaceInputs } from "../../provider/resources/namespace";
 import { natRuleInputs } from "../../provider/resources/natrule";
 import { portForwardInputs } from "../../provider/resources/portforward";
 import { routeInputs } from "../../provider/resources/route";
+import { ruleInputs } from "../../provider/resources/rule";
 import { sysctlInputs } from "../../provider/resources/sysctl";
 import { tapInputs } from "../../provider/resources/tap";
 import { interfaceAddress, interfaceName, netnsName } from "../../provider/resources/validation";
@@ -427,6 +428,7 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   endpoint: endpointInputs,
   macvlan: macvlanInputs,
   tap: tapInputs,
+  rule: ruleInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
 
@@ -492,6 +494,10 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
   tap: fc.record(
     { name: validIfName, namespace: validNetns, user: fc.oneof(fc.nat({ max: 4294967294 }), fc.stringMatching(/^[a-z_][a-z0-9_-]{0,15}$/)), group: fc.oneof(fc.nat({ max: 4294967294 }).map(String), fc.stringMatching(/^[a-z_][a-z0-9_-]{0,15}$/)), multiQueue: fc.boolean(), master: validIfName, mtu: fc.integer({ min: 68, max: 65535 }), up: fc.boolean(), adopt: fc.boolean(), tag },
     { requiredKeys: ["name", "tag"] },
+  ),
+  rule: fc.record(
+    { priority: fc.integer({ min: 1, max: 2 ** 32 - 1 }), from: fc.oneof(ipv4Cidr, ipv4), to: ipv4Cidr, iif: validIfName, oif: validIfName, fwmark: uint32, table: fc.oneof(fc.integer({ min: 1, max: 2 ** 32 - 1 }), fc.constantFrom("main", "local", "default", "100", "isp2")), namespace: validNetns, host: validNetns },
+    { requiredKeys: ["priority"] },
   ),
 };
 
