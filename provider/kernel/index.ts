@@ -1,5 +1,6 @@
 export * from "./ip";
 export * from "./netns";
+export * from "./neigh";
 export * from "./link";
 export * from "./macvlan";
 export * from "./tap";

@@ -5,6 +5,7 @@ import { BridgeProvider } from "./bridge";
 import { EndpointProvider } from "./endpoint";
 import { MacvlanProvider } from "./macvlan";
 import { NamespaceProvider } from "./namespace";
+import { NeighborProvider } from "./neighbor";
 import { NatRuleProvider } from "./natrule";
 import { PortForwardProvider } from "./portforward";
 import { RouteProvider } from "./route";
@@ -13,13 +14,13 @@ import { SysctlProvider } from "./sysctl";
 import { TapProvider } from "./tap";
 import { VethPairProvider } from "./veth";
 
-export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider };
+export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, NeighborProvider, PortForwardProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider };
 export { natRules } from "./natrule";
 export { portForwardRules } from "./portforward";
 export * from "./validation";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule", "neighbor"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynamic.ResourceProvider> {
@@ -36,6 +37,7 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     macvlan: withPlainResults(new MacvlanProvider(runner)),
     tap: withPlainResults(new TapProvider(runner)),
     rule: withPlainResults(new RoutingRuleProvider(runner)),
+    neighbor: withPlainResults(new NeighborProvider(runner)),
   };
 }
 

@@ -14,6 +14,7 @@ import { endpointInputs } from "../../provider/resources/endpoint";
 import { macvlanInputs } from "../../provider/resources/macvlan";
 import { namespaceInputs } from "../../provider/resources/namespace";
 import { natRuleInputs } from "../../provider/resources/natrule";
+import { neighborInputs } from "../../provider/resources/neighbor";
 import { portForwardInputs } from "../../provider/resources/portforward";
 import { routeInputs } from "../../provider/resources/route";
 import { ruleInputs } from "../../provider/resources/rule";
@@ -429,6 +430,7 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   macvlan: macvlanInputs,
   tap: tapInputs,
   rule: ruleInputs,
+  neighbor: neighborInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
 
@@ -499,6 +501,7 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
     { priority: fc.integer({ min: 1, max: 2 ** 32 - 1 }), from: fc.oneof(ipv4Cidr, ipv4), to: ipv4Cidr, iif: validIfName, oif: validIfName, fwmark: uint32, table: fc.oneof(fc.integer({ min: 1, max: 2 ** 32 - 1 }), fc.constantFrom("main", "local", "default", "100", "isp2")), namespace: validNetns, host: validNetns },
     { requiredKeys: ["priority"] },
   ),
+  neighbor: fc.record({ namespace: validNetns, host: validNetns, device: validIfName, address: fc.oneof(ipv4, fc.ipV6()), mac, adopt: fc.boolean() }, { requiredKeys: ["device", "address", "mac"] }),
 };
 
 /** Paths of every value in an input (fields, array elements, nested objects). */
