@@ -1,11 +1,15 @@
 export { Address, type AddressArgs } from "./address";
 export { Bridge, type BridgeArgs } from "./bridge";
 export { BridgeEndpoint, type BridgeEndpointArgs } from "./endpoint";
+export { Macvlan, type MacvlanArgs } from "./macvlan";
 export { Namespace, type NamespaceArgs } from "./namespace";
+export { Neighbor, type NeighborArgs } from "./neighbor";
 export { Route, type RouteArgs } from "./route";
+export { RoutingRule, type RoutingRuleArgs } from "./rule";
 export { VethPair, type VethPairArgs, type VethPeerArgs, type VethPeerState } from "./veth";
 export { NatRule, PortForward, type FirewallBackend, type NatRuleArgs, type PortForwardArgs } from "./nat";
 export { Sysctl, type SysctlArgs } from "./sysctl";
+export { Tap, type TapArgs } from "./tap";
 export { Vxlan, type VxlanArgs } from "./vxlan";
 export { Machine, type ConnectionArgs } from "./machine";
 export * from "./network";

@@ -5,7 +5,8 @@ export type ErrorKind = "not-found" | "exists" | "permission" | "timeout" | "unr
 /** Ordered: the first pattern that matches the kernel's words wins (LC_ALL=C is forced). */
 const PATTERNS: ReadonlyArray<readonly [RegExp, ErrorKind]> = [
   [/Operation not permitted|Permission denied/i, "permission"],
-  [/File exists|Address already assigned|already exists/i, "exists"],
+  // `ip tuntap add` of a name in use: TUNSETIFF with IFF_TUN_EXCL answers EBUSY.
+  [/File exists|Address already assigned|already exists|TUNSETIFF\): Device or resource busy/i, "exists"],
   [
     /Cannot find device|does not exist|No such file or directory|No such process|Address not found|Cannot open network namespace|No such device/i,
     "not-found",

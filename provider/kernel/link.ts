@@ -12,8 +12,10 @@ export interface LinkState {
   readonly alias: string | undefined;
   readonly master: string | undefined;
   readonly kind: string | undefined;
-  /** The kind's own settings as ip prints them (e.g. a VXLAN link's id and port). */
-  readonly linkinfo?: unknown;
+  /** The lower device (a macvlan's parent) when it is in the same namespace. */
+  readonly parent?: string;
+  /** `linkinfo.info_data`: kind-specific settings, parsed by the module of that kind. */
+  readonly info?: Readonly<Record<string, unknown>>;
   /** Global-scope addresses in CIDR form, in kernel order (link-local v6 and host routes excluded). */
   readonly addresses: string[];
 }
@@ -28,7 +30,8 @@ function toLinkState(raw: IpAddrLink): LinkState {
     alias: raw.ifalias || undefined,
     master: raw.master,
     kind: raw.linkinfo?.info_kind,
-    linkinfo: raw.linkinfo,
+    parent: raw.link ?? undefined,
+    info: raw.linkinfo?.info_data,
     addresses: raw.addr_info
       .filter((a) => a.scope !== "link")
       .filter((a) => !(a.scope === "host" && raw.ifname === "lo" && (a.local === "127.0.0.1" || a.local === "::1")))

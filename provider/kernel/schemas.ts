@@ -19,6 +19,8 @@ export const ipLinkSchema = z.object({
     .object({
       info_kind: z.string().optional(),
       info_slave_kind: z.string().optional(),
+      /** Kind-specific settings (a macvlan's mode, a tap's owner); each kind parses its own. */
+      info_data: z.record(z.string(), z.unknown()).optional(),
     })
     .passthrough()
     .optional(),

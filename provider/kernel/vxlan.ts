@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Runner } from "../exec";
 import type { Netns } from "./ip";
+import type { LinkState } from "./link";
 import { parseIpJson } from "./schemas";
 
 /** What a VXLAN link is made with; none of it can change without making the link anew. */
@@ -48,11 +49,12 @@ const vxlanInfoSchema = z.object({
   learning: z.boolean().optional(),
 });
 
-/** Reads the VXLAN settings out of a link's `linkinfo` (undefined when it is not a VXLAN link). */
-export function vxlanSettingsOf(linkinfo: unknown): VxlanSettings | undefined {
-  const info = z.object({ info_kind: z.literal("vxlan"), info_data: vxlanInfoSchema }).safeParse(linkinfo);
+/** Reads the VXLAN settings of a link (undefined when it is not a VXLAN link). */
+export function vxlanSettingsOf(link: Pick<LinkState, "kind" | "info">): VxlanSettings | undefined {
+  if (link.kind !== "vxlan") return undefined;
+  const info = vxlanInfoSchema.safeParse(link.info);
   if (!info.success) return undefined;
-  const d = info.data.info_data;
+  const d = info.data;
   return { vni: d.id, local: d.local, port: d.port, device: d.link, learning: d.learning ?? true };
 }
 

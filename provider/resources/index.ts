@@ -4,22 +4,26 @@ import { AddressProvider } from "./address";
 import { BridgeProvider } from "./bridge";
 import { EndpointProvider } from "./endpoint";
 import { MachineRunners, placed } from "./machines";
+import { MacvlanProvider } from "./macvlan";
 import { NamespaceProvider } from "./namespace";
+import { NeighborProvider } from "./neighbor";
 import { NatRuleProvider } from "./natrule";
 import { PortForwardProvider } from "./portforward";
 import { RouteProvider } from "./route";
+import { RoutingRuleProvider } from "./rule";
 import { SysctlProvider } from "./sysctl";
+import { TapProvider } from "./tap";
 import { VethPairProvider } from "./veth";
 import { VxlanProvider } from "./vxlan";
 
-export { AddressProvider, BridgeProvider, EndpointProvider, NamespaceProvider, NatRuleProvider, PortForwardProvider, RouteProvider, SysctlProvider, VethPairProvider, VxlanProvider };
+export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, NeighborProvider, PortForwardProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider, VxlanProvider };
 export { natRules } from "./natrule";
 export { portForwardRules } from "./portforward";
 export * from "./validation";
 export { MachineRunners, placed, type Placement } from "./machines";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "vxlan"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule", "neighbor", "vxlan"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 /** Each kind's provider, acting on the machine each resource names (see machines.ts), else through `local`. */
@@ -39,6 +43,10 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     natrule: withPlainResults(new NatRuleProvider(runner)),
     portforward: withPlainResults(new PortForwardProvider(runner)),
     endpoint: withPlainResults(new EndpointProvider(runner)),
+    macvlan: withPlainResults(new MacvlanProvider(runner)),
+    tap: withPlainResults(new TapProvider(runner)),
+    rule: withPlainResults(new RoutingRuleProvider(runner)),
+    neighbor: withPlainResults(new NeighborProvider(runner)),
     vxlan: withPlainResults(new VxlanProvider(runner)),
   };
 }

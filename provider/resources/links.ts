@@ -11,6 +11,8 @@ export interface DesiredLink {
   readonly mtu?: number;
   /** Bridge to enslave to; null for none; undefined to leave alone. */
   readonly master?: string | null;
+  /** Kind-specific changes (e.g. a macvlan's mode), run first in the same batch. */
+  readonly kindLines?: readonly (readonly string[])[];
 }
 
 /** The state of a link we have just created: no alias, down, no addresses, no master. */
@@ -28,7 +30,7 @@ export async function reconcileLink(runner: Runner, netns: Netns, current: LinkS
   if (desired.mtu !== undefined && desired.mtu !== current.mtu) settings.mtu = desired.mtu;
   if (desired.master !== undefined && (desired.master ?? undefined) !== current.master) settings.master = desired.master;
   if (desired.up !== current.up) settings.up = desired.up;
-  const lines: string[][] = [];
+  const lines: (readonly string[])[] = [...(desired.kindLines ?? [])];
   const set = linkSetWords(current.name, settings);
   if (set.length) lines.push(set);
   const wanted = desired.addresses.map(canonicalInterfaceAddress);

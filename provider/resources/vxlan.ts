@@ -88,7 +88,7 @@ export class VxlanProvider implements pulumi.dynamic.ResourceProvider {
         if (!existing) throw err;
         const ownership = ownershipOf(existing.alias, inputs.tag);
         if (ownership !== "ours" && !inputs.adopt) throw refusal(`link ${inputs.name} in ${describeWhere(where)}`, ownership, existing.alias);
-        const settings = vxlanSettingsOf(existing.linkinfo);
+        const settings = vxlanSettingsOf(existing);
         if (!settings) throw new Error(`link ${inputs.name} in ${describeWhere(where)} exists but is a ${existing.kind ?? "plain"} link, not a VXLAN link`);
         const differs = differences(settings, inputs);
         if (differs.length) throw new Error(`VXLAN link ${inputs.name} in ${describeWhere(where)} exists with ${differs.join(", ")}; the kernel cannot change these in place: delete it, or declare what it has`);
@@ -105,7 +105,7 @@ export class VxlanProvider implements pulumi.dynamic.ResourceProvider {
     const where = whereOf(stored.namespace, stored.host);
     const state = await showLink(this.runner, where, stored.name);
     if (!state || state.alias !== stored.tag) return { id: "", props: {} };
-    const settings = vxlanSettingsOf(state.linkinfo);
+    const settings = vxlanSettingsOf(state);
     const peers = await vxlanPeers(this.runner, where, stored.name);
     return { id, props: { ...stored, ...observed(state), ...(settings ? kernelSettings(settings, stored) : {}), peers: orderLike(peers, stored.peers) } };
   }

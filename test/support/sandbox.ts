@@ -64,7 +64,7 @@ export class Place {
 
   /**
    * Everything the sandbox's host holds that the project could make: named namespaces and,
-   * in the host and each of them, links, addresses and routes (ids and MACs left out, since
+   * in the host and each of them, links, addresses, routes, rules and static neighbours (ids and MACs left out, since
    * a recreated object gets new ones). Compared before and after a test.
    */
   async snapshot(): Promise<string> {
@@ -76,13 +76,16 @@ export class Place {
       const addrs = await this.run(["ip", ...n, "-o", "addr", "show"]);
       const routes4 = await this.run(["ip", ...n, "-4", "route", "show", "table", "all"]);
       const routes6 = await this.run(["ip", ...n, "-6", "route", "show", "table", "all"]);
+      // Policy rules and static neighbours (learned entries come and go with traffic).
+      const rules = (await this.run(["ip", ...n, "-4", "rule", "show"])) + (await this.run(["ip", ...n, "-6", "rule", "show"]));
+      const neighbours = await this.run(["ip", ...n, "neigh", "show", "nud", "permanent"]);
       const sysctls = await this.run(["sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.route_localnet", "net.ipv4.conf.all.forwarding"], { netns: ns });
       // The firewall byte for byte (nft also shows iptables-nft's tables), and iptables-save
       // without its timestamp comments and packet counters.
       const ruleset = (await this.run(["nft", "list", "ruleset"], { netns: ns })).replace(/counter packets \d+ bytes \d+/g, "counter");
       const saved = await this.run(["iptables-save"], { netns: ns });
       const iptables = saved.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "")).join("\n");
-      parts.push(`[${ns ?? "host"}]`, normalize(links), normalize(addrs), routes4.trim(), routes6.trim(), sysctls.trim(), ruleset, iptables);
+      parts.push(`[${ns ?? "host"}]`, normalize(links), normalize(addrs), routes4.trim(), routes6.trim(), rules.trim(), neighbours.trim(), sysctls.trim(), ruleset, iptables);
     }
     return parts.join("\n");
   }

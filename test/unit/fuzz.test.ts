@@ -11,11 +11,15 @@ import { makeProviders, UNKNOWN, validate, type ResourceKind } from "../../provi
 import { addressInputs } from "../../provider/resources/address";
 import { bridgeInputs } from "../../provider/resources/bridge";
 import { endpointInputs } from "../../provider/resources/endpoint";
+import { macvlanInputs } from "../../provider/resources/macvlan";
 import { namespaceInputs } from "../../provider/resources/namespace";
 import { natRuleInputs } from "../../provider/resources/natrule";
+import { neighborInputs } from "../../provider/resources/neighbor";
 import { portForwardInputs } from "../../provider/resources/portforward";
 import { routeInputs } from "../../provider/resources/route";
+import { ruleInputs } from "../../provider/resources/rule";
 import { sysctlInputs } from "../../provider/resources/sysctl";
+import { tapInputs } from "../../provider/resources/tap";
 import { interfaceAddress, interfaceName, netnsName } from "../../provider/resources/validation";
 import { vethInputs } from "../../provider/resources/veth";
 import { vxlanInputs } from "../../provider/resources/vxlan";
@@ -424,6 +428,10 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   natrule: natRuleInputs,
   portforward: portForwardInputs,
   endpoint: endpointInputs,
+  macvlan: macvlanInputs,
+  tap: tapInputs,
+  rule: ruleInputs,
+  neighbor: neighborInputs,
   vxlan: vxlanInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
@@ -489,6 +497,19 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
     { protocol: fc.constantFrom("tcp", "udp"), hostPort: port, hostAddress: ipv4, target: ipv4, targetPort: port, fromHost: fc.boolean(), hairpin: fc.boolean(), tag },
     { requiredKeys: ["protocol", "hostPort", "target", "tag"] },
   ),
+  macvlan: fc.record(
+    { name: validIfName, namespace: validNetns, host: validNetns, parent: validIfName, mode: fc.constantFrom("bridge", "private", "vepa", "passthru"), addresses: fc.array(fc.oneof(ipv4HostCidr, ipv6HostCidr), { maxLength: 2 }), mtu: fc.integer({ min: 68, max: 65535 }), up: fc.boolean(), adopt: fc.boolean(), tag },
+    { requiredKeys: ["name", "parent", "tag"] },
+  ),
+  tap: fc.record(
+    { name: validIfName, namespace: validNetns, user: fc.oneof(fc.nat({ max: 4294967294 }), fc.stringMatching(/^[a-z_][a-z0-9_-]{0,15}$/)), group: fc.oneof(fc.nat({ max: 4294967294 }).map(String), fc.stringMatching(/^[a-z_][a-z0-9_-]{0,15}$/)), multiQueue: fc.boolean(), master: validIfName, mtu: fc.integer({ min: 68, max: 65535 }), up: fc.boolean(), adopt: fc.boolean(), tag },
+    { requiredKeys: ["name", "tag"] },
+  ),
+  rule: fc.record(
+    { priority: fc.integer({ min: 1, max: 2 ** 32 - 1 }), from: fc.oneof(ipv4Cidr, ipv4), to: ipv4Cidr, iif: validIfName, oif: validIfName, fwmark: uint32, table: fc.oneof(fc.integer({ min: 1, max: 2 ** 32 - 1 }), fc.constantFrom("main", "local", "default", "100", "isp2")), namespace: validNetns, host: validNetns },
+    { requiredKeys: ["priority"] },
+  ),
+  neighbor: fc.record({ namespace: validNetns, host: validNetns, device: validIfName, address: fc.oneof(ipv4, fc.ipV6()), mac, adopt: fc.boolean() }, { requiredKeys: ["device", "address", "mac"] }),
 };
 
 /** Paths of every value in an input (fields, array elements, nested objects). */

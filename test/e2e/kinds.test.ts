@@ -1,0 +1,81 @@
+// Macvlan, Tap, RoutingRule and Neighbor in one stack through the real pulumi CLI: up, drift
+// made by hand shown by refresh, repaired by up, destroy leaves the sandbox as it was.
+import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+
+jest.setTimeout(300_000);
+
+const PROGRAM = `
+const ns1 = new hostnet.Namespace("k-ns1", { name: "k-ns1" });
+const ns2 = new hostnet.Namespace("k-ns2", { name: "k-ns2" });
+// The macvlans' parent: one end of a veth pair whose other end is up, so the parent has a carrier.
+const parent = new hostnet.VethPair("k-parent", { name: "k-par0", peer: { name: "k-par1" } });
+const mv1 = new hostnet.Macvlan("k-mv1", { name: "mv0", namespace: ns1.name, parent: parent.name, addresses: ["10.90.0.2/24"] });
+new hostnet.Macvlan("k-mv2", { name: "mv0", namespace: ns2.name, parent: parent.name, addresses: ["10.90.0.3/24"], mtu: 1400 });
+const br = new hostnet.Bridge("k-br", { name: "k-br" });
+new hostnet.Tap("k-tap", { name: "k-tap0", master: br.name, user: 0, mtu: 1400 });
+new hostnet.RoutingRule("k-rule", { from: "10.90.0.0/24", table: 100, priority: 1000 });
+new hostnet.Neighbor("k-nb", { namespace: ns1.name, device: mv1.name, address: "10.90.0.9", mac: "02:00:00:00:00:09" });
+`;
+
+describeAsRoot("macvlan, tap, routing rule and neighbour through pulumi", () => {
+  const ctx = useSandbox();
+  const project = usePulumiProject(ctx, "kinds");
+  const ip = (...args: string[]) => ctx.sandbox.run(["ip", ...args]);
+  const ping = (ns: string, target: string) => ctx.sandbox.succeeds(["ping", "-c", "1", "-W", "2", target], { netns: ns });
+  const refreshed = (stdout: string) => ({
+    updated: [...stdout.matchAll(/~ +pulumi-nodejs:dynamic\/hostnet:\w+ (\S+) +updated/g)].map((m) => m[1]).sort(),
+    deleted: [...stdout.matchAll(/- +pulumi-nodejs:dynamic\/hostnet:\w+ (\S+) +deleted/g)].map((m) => m[1]).sort(),
+  });
+
+  test.each([
+    ["m", "mode", `new hostnet.Macvlan("m", { name: "mv0", parent: "eth0", mode: "source" });`],
+    ["t", "user", `new hostnet.Tap("t", { name: "tap0", user: "root;x" });`],
+    ["r", "from", `new hostnet.RoutingRule("r", { from: "10.0.0.7/24", table: 100, priority: 10 });`],
+    ["n", "mac", `new hostnet.Neighbor("n", { device: "lo", address: "10.0.0.5", mac: "02:00:00:00:00" });`],
+  ])("bad input is refused at preview: %s.%s, the kernel untouched", async (resource, field, code) => {
+    project.writeProgram(code);
+    const preview = await project.preview();
+    expect(preview.code).not.toBe(0);
+    expect(preview.output).toContain(`resource '${resource}': property ${field} value`);
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+
+  test("up makes all four kinds; the macvlans talk", async () => {
+    project.writeProgram(PROGRAM);
+    const started = Date.now();
+    await project.up();
+    console.log(`kinds e2e: pulumi up of 10 resources ${Date.now() - started} ms`);
+    expect(await ip("-n", "k-ns2", "-d", "link", "show", "mv0")).toMatch(/mtu 1400[\s\S]*macvlan mode bridge[\s\S]*alias hostnet:kinds\/test\/k-mv2/);
+    expect(await ping("k-ns1", "10.90.0.3")).toBe(true);
+    expect(await ip("-d", "link", "show", "k-tap0")).toMatch(/master k-br[\s\S]*tun type tap[\s\S]*alias hostnet:kinds\/test\/k-tap/);
+    expect(await ip("rule", "show", "priority", "1000")).toContain("from 10.90.0.0/24 lookup 100 proto 212");
+    expect(await ip("-n", "k-ns1", "neigh", "show", "10.90.0.9", "dev", "mv0")).toContain("lladdr 02:00:00:00:00:09 PERMANENT");
+  });
+
+  test("drift made by hand: refresh shows it, up repairs it, the next up changes nothing", async () => {
+    await ip("-n", "k-ns2", "link", "set", "mv0", "mtu", "1300", "type", "macvlan", "mode", "private");
+    await ip("link", "set", "k-tap0", "nomaster", "mtu", "1300");
+    await ip("rule", "del", "from", "10.90.0.0/24", "priority", "1000", "protocol", "212");
+    await ip("rule", "add", "from", "10.90.0.0/24", "lookup", "200", "priority", "1000", "protocol", "212");
+    await ip("-n", "k-ns1", "neigh", "del", "10.90.0.9", "dev", "mv0");
+    expect(await ping("k-ns1", "10.90.0.3")).toBe(false); // private mode
+
+    const refresh = await project.refresh();
+    expect(refreshed(refresh.stdout)).toEqual({ updated: ["k-mv2", "k-rule", "k-tap"], deleted: ["k-nb"] });
+
+    await project.up();
+    expect(await ip("-n", "k-ns2", "-d", "link", "show", "mv0")).toMatch(/mtu 1400[\s\S]*macvlan mode bridge/);
+    expect(await ping("k-ns1", "10.90.0.3")).toBe(true);
+    expect(await ip("link", "show", "k-tap0")).toMatch(/mtu 1400 .*master k-br/);
+    expect((await ip("rule", "show", "priority", "1000")).trim()).toBe("1000:\tfrom 10.90.0.0/24 lookup 100 proto 212");
+    expect(await ip("-n", "k-ns1", "neigh", "show", "10.90.0.9", "dev", "mv0")).toContain("lladdr 02:00:00:00:00:09 PERMANENT");
+
+    const again = await project.up();
+    expect(again.stdout).not.toMatch(/\b(updated|created|deleted|replaced)\b/);
+  });
+
+  test("destroy leaves the sandbox as it was", async () => {
+    await project.destroy();
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+});
