@@ -4,7 +4,7 @@ import { isExists, type Runner } from "../exec";
 import { addVxlanWords, deleteLink, ip, setVxlanPeers, showLink, vxlanPeers, vxlanSettingsOf, type LinkState, type Netns } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { freshLink, reconcileLink } from "./links";
-import { interfaceAddress, interfaceName, ipAddress, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
+import { interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
 
 export const vxlanInputs = z
   .object({
@@ -30,9 +30,10 @@ export const vxlanInputs = z
     const local = v.local && maybeFamilyOf(v.local);
     v.peers.forEach((peer, i) => {
       if (local && maybeFamilyOf(peer) && maybeFamilyOf(peer) !== local) ctx.addIssue({ code: "custom", path: ["peers", i], message: `peer ${peer} is not of the family of local ${v.local}` });
-      if (peer === v.local) ctx.addIssue({ code: "custom", path: ["peers", i], message: `peer ${peer} is this link's own local address` });
+      if (peer === v.local && !isUnknown(peer)) ctx.addIssue({ code: "custom", path: ["peers", i], message: `peer ${peer} is this link's own local address` });
     });
-    if (new Set(v.peers).size !== v.peers.length) ctx.addIssue({ code: "custom", path: ["peers"], message: `peers ${JSON.stringify(v.peers)} name one address twice` });
+    const known = v.peers.filter((p) => !isUnknown(p));
+    if (new Set(known).size !== known.length) ctx.addIssue({ code: "custom", path: ["peers"], message: `peers ${JSON.stringify(v.peers)} name one address twice` });
   });
 export type VxlanInputs = z.infer<typeof vxlanInputs>;
 
