@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { Lab } from "../test/support/lab";
 import { Sandbox } from "../test/support/sandbox";
 
 const root = resolve(__dirname, "../..");
@@ -146,11 +147,73 @@ async function runOnce(n: number, work: string): Promise<Sample> {
   return sample;
 }
 
+/** The multi-machine program: the same containers, `perMachine` on each of two machines over SSH, one overlay. */
+function overlayProgram(lab: Lab, perMachine: number): string {
+  return `"use strict";
+const pulumi = require("@pulumi/pulumi");
+const hostnet = require("pulumi-hostnet");
+${lab.machinesSource(2)}
+const net = new hostnet.OverlayNetwork("net", { subnet: "10.88.0.0/16", vni: 42, machines: [{ machine: m1, address: "192.168.77.1" }, { machine: m2, address: "192.168.77.2" }] });
+for (const [m, machine] of [[0, m1], [1, m2]]) {
+  for (let i = 0; i < ${perMachine}; i++) {
+    const k = m * ${perMachine} + i + 3;
+    const a = "10.88." + Math.floor(k / 256) + "." + (k % 256);
+    new hostnet.ContainerNetwork("c" + m + "-" + i, { mode: "bridge", network: net, machine, address: a, namespaceName: "c" + i, hostInterfaceName: "vh-c" + i, ports: [{ hostPort: 20000 + i, containerPort: 80 }] });
+  }
+}
+`;
+}
+
+/**
+ * 2 x N containers on two machines over SSH against 2N on the local machine, both with
+ * Pulumi's defaults, in one run; and SSH round trips per remote container.
+ */
+async function runMultihost(perMachine: number): Promise<Sample> {
+  const sample: Sample = {};
+  const project = join(root, "test", ".work", `bench-mh-${perMachine}`);
+  const prepare = (program: string) => {
+    rmSync(project, { recursive: true, force: true });
+    mkdirSync(join(project, "state"), { recursive: true });
+    writeFileSync(join(project, "Pulumi.yaml"), "name: bench\nruntime: nodejs\nmain: index.js\n");
+    writeFileSync(join(project, "index.js"), program);
+    writeFileSync(join(project, "trace.jsonl"), "");
+  };
+  const env = { PULUMI_BACKEND_URL: `file://${join(project, "state")}`, PULUMI_CONFIG_PASSPHRASE: "bench", HOSTNET_TRACE_FILE: join(project, "trace.jsonl"), NODE_OPTIONS: "" };
+  const pulumi = (args: string[]) => ["pulumi", ...args, "--non-interactive", "--cwd", project, "--stack", "bench"];
+  // Local: 2N containers on one machine.
+  let sandbox = await Sandbox.create();
+  prepare(pulumiProgram(2 * perMachine));
+  await timed(sandbox, ["pulumi", "stack", "init", "bench", "--non-interactive", "--cwd", project], env);
+  sample.localUp = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+  await timed(sandbox, pulumi(["destroy", "--yes", "--skip-preview"]), env);
+  await sandbox.destroy();
+  // Remote: N on each of two machines.
+  sandbox = await Sandbox.create();
+  const lab = await Lab.create(sandbox, 2);
+  try {
+    prepare(overlayProgram(lab, perMachine));
+    await timed(sandbox, ["pulumi", "stack", "init", "bench", "--non-interactive", "--cwd", project], env);
+    sample.remoteUp = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+    const trips = readFileSync(join(project, "trace.jsonl"), "utf8").split("\n").filter((l) => l.includes('"kind":"ssh"')).length;
+    sample.roundTripsPerContainer = trips / (2 * perMachine);
+    sample.remoteNoopUp = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+    sample.remoteDestroy = await timed(sandbox, pulumi(["destroy", "--yes", "--skip-preview"]), env);
+  } finally {
+    await lab.destroy();
+    await sandbox.destroy();
+    rmSync(project, { recursive: true, force: true });
+  }
+  return sample;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { sizes: { type: "string", default: "10,50,200" }, runs: { type: "string", default: "3" }, out: { type: "string", default: "bench-results.json" } } });
-  const sizes = (values.sizes ?? "10,50,200").split(",").map(Number);
+  const { values } = parseArgs({
+    options: { sizes: { type: "string", default: "10,50,200" }, runs: { type: "string", default: "3" }, multihost: { type: "string", default: "50" }, out: { type: "string", default: "bench-results.json" } },
+  });
+  const sizes = (values.sizes ?? "10,50,200").split(",").filter(Boolean).map(Number);
+  const perMachine = Number(values.multihost ?? "50");
   const runs = Number(values.runs ?? "3");
   const work = join(tmpdir(), `hostnet-bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
@@ -169,11 +232,28 @@ async function main(): Promise<void> {
     );
   }
   rmSync(work, { recursive: true, force: true });
+  const multihost: Sample[] = [];
+  for (let r = 0; perMachine > 0 && r < runs; r++) {
+    process.stderr.write(`2 machines x ${perMachine} run ${r + 1}/${runs}...\n`);
+    multihost.push(await runMultihost(perMachine));
+  }
+  const mh = multihost.length
+    ? Object.fromEntries(Object.keys(multihost[0]!).map((k) => { const xs = multihost.map((s) => s[k]!); return [k, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }]; }))
+    : undefined;
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, Linux, ${process.version}`;
-  writeFileSync(values.out ?? "bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine, runs, results }, null, 2) + "\n");
+  writeFileSync(values.out ?? "bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine, runs, results, ...(mh ? { multihost: { perMachine, ...mh } } : {}) }, null, 2) + "\n");
   const fmt = (v: { median: number; min: number; max: number }) => `${(v.median / 1000).toFixed(2)} s (${(v.min / 1000).toFixed(2)}-${(v.max / 1000).toFixed(2)})`;
   const rows = ["shell", "floor", "direct", "pulumiUp", "pulumiNoopUp", "pulumiRefresh", "pulumiDestroy", "pulumiUpTuned", "pulumiDestroyTuned"];
   console.log(`machine: ${machine}; median of ${runs} runs (min-max); ratio to floor`);
+  if (mh) {
+    console.log(`| several machines (Pulumi's defaults) | time |`);
+    console.log(`|---|---|`);
+    console.log(`| pulumi up, ${2 * perMachine} containers on the local machine | ${fmt(mh.localUp!)} |`);
+    console.log(`| pulumi up, ${perMachine} on each of 2 machines over SSH | ${fmt(mh.remoteUp!)} (${(mh.remoteUp!.median / mh.localUp!.median).toFixed(2)}x local) |`);
+    console.log(`| no-op pulumi up / destroy, over SSH | ${fmt(mh.remoteNoopUp!)} / ${fmt(mh.remoteDestroy!)} |`);
+    console.log(`| SSH round trips per remote container (up) | ${mh.roundTripsPerContainer!.median.toFixed(1)} |`);
+  }
+  if (sizes.length === 0) return;
   console.log(`| method | ${sizes.map((n) => `N=${n}`).join(" | ")} |`);
   console.log(`|---|${sizes.map(() => "---").join("|")}|`);
   for (const row of rows) {
