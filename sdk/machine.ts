@@ -38,7 +38,7 @@ export class Machine {
     readonly connection: ConnectionArgs,
   ) {
     if (typeof name !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/.test(name)) {
-      throw new Error(`machine name ${JSON.stringify(name)} may use only letters, digits, '_', '.' and '-' (at most 63), and must not start with '-' or '.'`);
+      throw new pulumi.RunError(`machine name ${JSON.stringify(name)} may use only letters, digits, '_', '.' and '-' (at most 63), and must not start with '-' or '.'`);
     }
   }
 }

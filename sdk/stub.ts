@@ -25,7 +25,7 @@ export function providerModule(kind: ResourceKind): string {
 export abstract class HostnetResource extends pulumi.CustomResource {
   protected constructor(kind: ResourceKind, typeName: string, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
     const { machine, ...rest } = props;
-    if (machine !== undefined && !(machine instanceof Machine)) throw new pulumi.ResourceError(`machine of ${name} must be a hostnet.Machine`, undefined);
+    if (machine !== undefined && !(machine instanceof Machine)) throw new pulumi.RunError(`machine of ${name} must be a hostnet.Machine (new hostnet.Machine(name, connection))`);
     const placement = machine
       ? // The connection holds credentials: secret in the state, inputs and outputs alike. The tag
         // names the machine, so marks made on two machines by one program never read as the same.

@@ -37,7 +37,9 @@ export function ownershipOf(alias: string | undefined, tag: string): Ownership {
 
 export function refusal(what: string, ownership: Ownership, alias: string | undefined): Error {
   const whose = ownership === "other-stack" ? `it is managed by another stack or resource (alias "${alias}")` : "it was not created by pulumi-hostnet";
-  return new Error(`${what} already exists and ${whose}; to manage it from this resource, set \`adopt: true\` (the existing object is then reconfigured as declared and deleted on destroy)`);
+  return new Error(
+    `${what} already exists and ${whose}; to manage it, set \`adopt: true\` on this resource, or on the BridgeNetwork, OverlayNetwork or ContainerNetwork that declares it (the existing object is then reconfigured as declared and deleted on destroy)`,
+  );
 }
 
 /** Undo steps of a create, run in reverse when a later step fails. */

@@ -7,6 +7,7 @@ import { Sysctl } from "../sysctl";
 import { AddressPool, firstHost, parseSubnet, type Subnet } from "./ipam";
 import { interfaceNameFor } from "./names";
 import type { AttachableNetwork, NetworkAttachment } from "./attachment";
+import { planned } from "./errors";
 import { sharedOnce } from "./registry";
 
 export interface BridgeNetworkArgs {
@@ -28,6 +29,8 @@ export interface BridgeNetworkArgs {
   host?: string;
   /** The machine the network is on, over SSH (default: the one Pulumi runs on). */
   machine?: Machine;
+  /** Take over an existing bridge of that name (it is then reconfigured as declared and deleted on destroy). */
+  adopt?: boolean;
 }
 
 /**
@@ -52,7 +55,7 @@ export class BridgeNetwork extends pulumi.ComponentResource implements Attachabl
   constructor(name: string, args: BridgeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hostnet:index:BridgeNetwork", name, {}, opts);
     this.networkName = name;
-    this.parsedSubnet = parseSubnet(args.subnet);
+    this.parsedSubnet = planned(this, `BridgeNetwork ${name}: subnet`, () => parseSubnet(args.subnet));
     this.subnet = args.subnet;
     this.gateway = args.gateway ?? firstHost(this.parsedSubnet);
     this.host = args.host ?? defaultHost();
@@ -60,12 +63,12 @@ export class BridgeNetwork extends pulumi.ComponentResource implements Attachabl
     this.mtu = args.mtu;
     const machine = args.machine;
     this.pool = new AddressPool(this.parsedSubnet, {});
-    this.pool.claim(`the gateway of ${name}`, this.gateway);
+    planned(this, `BridgeNetwork ${name}: gateway`, () => this.pool.claim(`the gateway of ${name}`, this.gateway));
 
     const bridgeName = args.bridgeName ?? interfaceNameFor("br-", name);
     this.bridgeResource = new Bridge(
       `${name}-bridge`,
-      { name: bridgeName, addresses: [`${this.gateway}/${this.parsedSubnet.prefixLength}`], mtu: args.mtu, host: this.host, machine },
+      { name: bridgeName, addresses: [`${this.gateway}/${this.parsedSubnet.prefixLength}`], mtu: args.mtu, host: this.host, machine, adopt: args.adopt },
       { parent: this },
     );
     this.bridge = this.bridgeResource.name;

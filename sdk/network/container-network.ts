@@ -5,6 +5,7 @@ import { machineKey, type Machine } from "../machine";
 import { Namespace } from "../namespace";
 import type { AttachableNetwork } from "./attachment";
 import { interfaceNameFor, namespaceNameFor } from "./names";
+import { asComponentError } from "./errors";
 import { claimHostPort } from "./registry";
 
 export interface PortMapping {
@@ -26,6 +27,11 @@ interface Common {
    * mode, the machine of a BridgeNetwork). On an OverlayNetwork it picks the machine.
    */
   machine?: Machine;
+  /**
+   * Take over an existing netns of that name (and, in bridge mode, its host end): it is then
+   * configured as declared and deleted on destroy.
+   */
+  adopt?: boolean;
 }
 
 /** Docker's network modes, rebuilt from namespaces, bridge endpoints and NAT rules (seed 002). */
@@ -65,74 +71,79 @@ export class ContainerNetwork extends pulumi.ComponentResource {
     super("hostnet:index:ContainerNetwork", name, {}, opts);
     this.mode = args.mode;
     const none = pulumi.output(undefined as string | undefined);
-    switch (args.mode) {
-      case "host":
-        this.machine = args.machine;
-        this.host = args.host ?? defaultHost();
-        this.namespace = this.host ? pulumi.output(this.host) : none;
-        this.address = none;
-        this.interfaceName = none;
-        this.gateway = none;
-        break;
-      case "container":
-        // Sharing a namespace makes nothing new: same links, same addresses, same lo.
-        this.host = args.container.host;
-        this.machine = args.container.machine;
-        this.namespace = args.container.namespace;
-        this.address = args.container.address;
-        this.interfaceName = args.container.interfaceName;
-        this.gateway = args.container.gateway;
-        break;
-      case "none": {
-        this.machine = args.machine;
-        this.host = args.host ?? defaultHost();
-        const ns = new Namespace(`${name}-netns`, { name: args.namespaceName ?? namespaceNameFor(name), loopbackUp: args.loopbackUp ?? true, machine: args.machine }, { parent: this });
-        this.namespace = ns.name;
-        this.address = none;
-        this.interfaceName = none;
-        this.gateway = none;
-        break;
+    try {
+      switch (args.mode) {
+        case "host":
+          this.machine = args.machine;
+          this.host = args.host ?? defaultHost();
+          this.namespace = this.host ? pulumi.output(this.host) : none;
+          this.address = none;
+          this.interfaceName = none;
+          this.gateway = none;
+          break;
+        case "container":
+          // Sharing a namespace makes nothing new: same links, same addresses, same lo.
+          this.host = args.container.host;
+          this.machine = args.container.machine;
+          this.namespace = args.container.namespace;
+          this.address = args.container.address;
+          this.interfaceName = args.container.interfaceName;
+          this.gateway = args.container.gateway;
+          break;
+        case "none": {
+          this.machine = args.machine;
+          this.host = args.host ?? defaultHost();
+          const ns = new Namespace(`${name}-netns`, { name: args.namespaceName ?? namespaceNameFor(name), loopbackUp: args.loopbackUp ?? true, machine: args.machine, adopt: args.adopt }, { parent: this });
+          this.namespace = ns.name;
+          this.address = none;
+          this.interfaceName = none;
+          this.gateway = none;
+          break;
+        }
+        case "bridge": {
+          // A BridgeNetwork is on one machine (args.machine may only repeat it); an overlay has one attachment per machine.
+          const network = args.network.attachmentFor(args.machine);
+          this.machine = network.machine;
+          this.host = network.host;
+          const address = network.addressFor(name, args.address);
+          const inside = args.interfaceName ?? "eth0";
+          const ports = (args.ports ?? []).map((port) => {
+            const protocol = port.protocol ?? "tcp";
+            const range = String(port.hostPort).split("-").map(Number);
+            claimHostPort(`${machineKey(this.machine)}/${this.host ?? ""}`, { owner: name, protocol, address: port.hostAddress ?? "", from: range[0] ?? 0, to: range[1] ?? range[0] ?? 0 });
+            return { protocol, hostPort: port.hostPort, hostAddress: port.hostAddress, targetPort: port.containerPort };
+          });
+          // One resource for the netns, the veth pair, the address, the default route and the
+          // port forwards: one engine step and about 1.5 processes per container, where the
+          // same objects as separate resources cost four steps and seven processes.
+          const endpoint = new BridgeEndpoint(
+            `${name}-endpoint`,
+            {
+              namespace: args.namespaceName ?? namespaceNameFor(name),
+              bridge: network.bridge,
+              hostInterface: args.hostInterfaceName ?? interfaceNameFor("vh-", name),
+              interfaceName: inside,
+              address: `${address}/${network.prefixLength}`,
+              gateway: network.gateway,
+              // Every interface of a network takes its MTU, as Docker's network MTU option does.
+              mtu: args.mtu ?? network.mtu,
+              ports,
+              host: this.host,
+              machine: this.machine,
+              adopt: args.adopt,
+            },
+            // Forwards answer 127.0.0.1 once the network's route_localnet is set.
+            { parent: this, dependsOn: [network.bridgeResource, ...(ports.length ? network.ready : [])] },
+          );
+          this.namespace = endpoint.namespace;
+          this.address = pulumi.output(address);
+          this.interfaceName = pulumi.output(inside);
+          this.gateway = pulumi.output(network.gateway);
+          break;
+        }
       }
-      case "bridge": {
-        // A BridgeNetwork is on one machine (args.machine may only repeat it); an overlay has one attachment per machine.
-        const network = args.network.attachmentFor(args.machine);
-        this.machine = network.machine;
-        this.host = network.host;
-        const address = network.addressFor(name, args.address);
-        const inside = args.interfaceName ?? "eth0";
-        const ports = (args.ports ?? []).map((port) => {
-          const protocol = port.protocol ?? "tcp";
-          const range = String(port.hostPort).split("-").map(Number);
-          claimHostPort(`${machineKey(this.machine)}/${this.host ?? ""}`, { owner: name, protocol, address: port.hostAddress ?? "", from: range[0] ?? 0, to: range[1] ?? range[0] ?? 0 });
-          return { protocol, hostPort: port.hostPort, hostAddress: port.hostAddress, targetPort: port.containerPort };
-        });
-        // One resource for the netns, the veth pair, the address, the default route and the
-        // port forwards: one engine step and about 1.5 processes per container, where the
-        // same objects as separate resources cost four steps and seven processes.
-        const endpoint = new BridgeEndpoint(
-          `${name}-endpoint`,
-          {
-            namespace: args.namespaceName ?? namespaceNameFor(name),
-            bridge: network.bridge,
-            hostInterface: args.hostInterfaceName ?? interfaceNameFor("vh-", name),
-            interfaceName: inside,
-            address: `${address}/${network.prefixLength}`,
-            gateway: network.gateway,
-            // Every interface of a network takes its MTU, as Docker's network MTU option does.
-            mtu: args.mtu ?? network.mtu,
-            ports,
-            host: this.host,
-            machine: this.machine,
-          },
-          // Forwards answer 127.0.0.1 once the network's route_localnet is set.
-          { parent: this, dependsOn: [network.bridgeResource, ...(ports.length ? network.ready : [])] },
-        );
-        this.namespace = endpoint.namespace;
-        this.address = pulumi.output(address);
-        this.interfaceName = pulumi.output(inside);
-        this.gateway = pulumi.output(network.gateway);
-        break;
-      }
+    } catch (err) {
+      throw asComponentError(this, `ContainerNetwork ${name}`, err);
     }
     this.registerOutputs({ namespace: this.namespace, address: this.address, interfaceName: this.interfaceName, gateway: this.gateway });
   }

@@ -8,6 +8,7 @@ import { Vxlan } from "../vxlan";
 import type { AttachableNetwork, NetworkAttachment } from "./attachment";
 import { ipForwardOf } from "./bridge-network";
 import { AddressPool, parseSubnet, toAddress, type Subnet } from "./ipam";
+import { asComponentError } from "./errors";
 import { interfaceNameFor } from "./names";
 
 /** One machine of an overlay network. */
@@ -50,6 +51,8 @@ export interface OverlayNetworkArgs {
   bridgeName?: string;
   /** The VXLAN link's name on every machine (default "vx-" + the resource name, cut to 15 characters). */
   vxlanName?: string;
+  /** Take over existing bridges and VXLAN links of those names (reconfigured as declared, deleted on destroy). */
+  adopt?: boolean;
 }
 
 /** VXLAN adds 50 bytes to each frame on an IPv4 underlay (outer IP 20, UDP 8, VXLAN 8, inner Ethernet 14). */
@@ -96,44 +99,48 @@ export class OverlayNetwork extends pulumi.ComponentResource implements Attachab
   constructor(name: string, args: OverlayNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hostnet:index:OverlayNetwork", name, {}, opts);
     this.networkName = name;
-    this.parsedSubnet = parseSubnet(args.subnet);
-    this.subnet = args.subnet;
-    this.vni = args.vni;
-    this.mtu = args.mtu ?? 1500 - VXLAN_OVERHEAD;
-    this.pool = new AddressPool(this.parsedSubnet, {});
-    if (args.machines.length === 0) throw new Error(`overlay network ${name} needs at least one machine`);
-    const keys = args.machines.map((m) => machineKey(m.machine));
-    const twice = keys.find((k, i) => keys.indexOf(k) !== i);
-    if (twice !== undefined) throw new Error(`overlay network ${name} lists machine ${twice || "(the local one)"} twice`);
-    const underlay = args.machines.map((m) => m.address);
-    const sameUnderlay = underlay.find((a, i) => underlay.indexOf(a) !== i);
-    if (sameUnderlay !== undefined) throw new Error(`overlay network ${name}: two machines have the underlay address ${sameUnderlay}`);
+    try {
+      this.parsedSubnet = parseSubnet(args.subnet);
+      this.subnet = args.subnet;
+      this.vni = args.vni;
+      this.mtu = args.mtu ?? 1500 - VXLAN_OVERHEAD;
+      this.pool = new AddressPool(this.parsedSubnet, {});
+      if (args.machines.length === 0) throw new Error(`overlay network ${name} needs at least one machine`);
+      const keys = args.machines.map((m) => machineKey(m.machine));
+      const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+      if (twice !== undefined) throw new Error(`overlay network ${name} lists machine ${twice || "(the local one)"} twice`);
+      const underlay = args.machines.map((m) => m.address);
+      const sameUnderlay = underlay.find((a, i) => underlay.indexOf(a) !== i);
+      if (sameUnderlay !== undefined) throw new Error(`overlay network ${name}: two machines have the underlay address ${sameUnderlay}`);
 
-    const bridgeName = args.bridgeName ?? interfaceNameFor("br-", name);
-    const vxlanName = args.vxlanName ?? interfaceNameFor("vx-", name);
-    // Gateways first: explicit ones, then the n-th host for the n-th machine.
-    const gateways = args.machines.map((m, i) => this.pool.claim(`the gateway of ${name} on ${m.machine?.name ?? "the local machine"}`, m.gateway ?? toAddress(this.parsedSubnet.network + 1 + i)));
+      const bridgeName = args.bridgeName ?? interfaceNameFor("br-", name);
+      const vxlanName = args.vxlanName ?? interfaceNameFor("vx-", name);
+      // Gateways first: explicit ones, then the n-th host for the n-th machine.
+      const gateways = args.machines.map((m, i) => this.pool.claim(`the gateway of ${name} on ${m.machine?.name ?? "the local machine"}`, m.gateway ?? toAddress(this.parsedSubnet.network + 1 + i)));
 
-    args.machines.forEach((member, i) => {
-      const machine = member.machine;
-      const host = member.host ?? defaultHost();
-      const label = `${name}-${machine?.name ?? "local"}`;
-      const bridge = new Bridge(`${label}-bridge`, { name: bridgeName, addresses: [`${gateways[i]}/${this.parsedSubnet.prefixLength}`], mtu: this.mtu, host, machine }, { parent: this });
-      const vxlan = new Vxlan(
-        `${label}-vxlan`,
-        { name: vxlanName, vni: args.vni, port: args.port ?? 4789, local: member.address, device: member.device, master: bridge.name, mtu: this.mtu, peers: underlay.filter((a) => a !== member.address), host, machine },
-        { parent: this },
-      );
-      const ready: pulumi.Resource[] = [bridge, vxlan, ipForwardOf(machine, host)];
-      if (args.localhostForwards ?? true) {
-        ready.push(new Sysctl(`${label}-route-localnet`, { key: pulumi.interpolate`net.ipv4.conf.${bridge.name}.route_localnet`, value: "1", host, machine }, { parent: this }));
-      }
-      if (args.masquerade ?? true) {
-        ready.push(new NatRule(`${label}-masquerade`, { type: "masquerade", source: this.subnet, excludeDestination: this.subnet, outInterface: member.outInterface, host, machine }, { parent: this, dependsOn: [bridge] }));
-      }
-      this.byMachine.set(machineKey(machine), new MachineAttachment(bridge, gateways[i]!, this.parsedSubnet.prefixLength, host, machine, this.mtu, ready, this.pool));
-    });
-    this.registerOutputs({ subnet: this.subnet, vni: this.vni, mtu: this.mtu, gateways });
+      args.machines.forEach((member, i) => {
+        const machine = member.machine;
+        const host = member.host ?? defaultHost();
+        const label = `${name}-${machine?.name ?? "local"}`;
+        const bridge = new Bridge(`${label}-bridge`, { name: bridgeName, addresses: [`${gateways[i]}/${this.parsedSubnet.prefixLength}`], mtu: this.mtu, host, machine, adopt: args.adopt }, { parent: this });
+        const vxlan = new Vxlan(
+          `${label}-vxlan`,
+          { name: vxlanName, vni: args.vni, port: args.port ?? 4789, local: member.address, device: member.device, master: bridge.name, mtu: this.mtu, peers: underlay.filter((a) => a !== member.address), host, machine, adopt: args.adopt },
+          { parent: this },
+        );
+        const ready: pulumi.Resource[] = [bridge, vxlan, ipForwardOf(machine, host)];
+        if (args.localhostForwards ?? true) {
+          ready.push(new Sysctl(`${label}-route-localnet`, { key: pulumi.interpolate`net.ipv4.conf.${bridge.name}.route_localnet`, value: "1", host, machine }, { parent: this }));
+        }
+        if (args.masquerade ?? true) {
+          ready.push(new NatRule(`${label}-masquerade`, { type: "masquerade", source: this.subnet, excludeDestination: this.subnet, outInterface: member.outInterface, host, machine }, { parent: this, dependsOn: [bridge] }));
+        }
+        this.byMachine.set(machineKey(machine), new MachineAttachment(bridge, gateways[i]!, this.parsedSubnet.prefixLength, host, machine, this.mtu, ready, this.pool));
+      });
+      this.registerOutputs({ subnet: this.subnet, vni: this.vni, mtu: this.mtu, gateways });
+    } catch (err) {
+      throw asComponentError(this, `OverlayNetwork ${name}`, err);
+    }
   }
 
   attachmentFor(machine: Machine | undefined): NetworkAttachment {

@@ -36,22 +36,45 @@ const cases: BadCase[] = [
   { what: "sysctl outside net", resource: "s", field: "key", code: `new hostnet.Sysctl("s", { key: "kernel.panic", value: "1" });` },
   {
     what: "two containers asking for one address",
-    message: /address 10\.0\.3\.2 of c2 is already taken by c1 on 10\.0\.3\.0\/24/,
+    message: /ContainerNetwork c2: address 10\.0\.3\.2 of c2 is already taken by c1 on 10\.0\.3\.0\/24/,
     code: `const n = new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24" });
 new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, address: "10.0.3.2" });
 new hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, address: "10.0.3.2" });`,
   },
   {
     what: "gateway outside its subnet",
-    message: /address 10\.9\.9\.1 of the gateway of n is not a host address of 10\.0\.3\.0\/24/,
+    message: /BridgeNetwork n: gateway: address 10\.9\.9\.1 of the gateway of n is not a host address of 10\.0\.3\.0\/24/,
     code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24", gateway: "10.9.9.1" });`,
   },
   {
     what: "two port forwards on one host port",
-    message: /host port tcp\/8000-8100 of c2 is already forwarded by c1/,
+    message: /ContainerNetwork c2: host port tcp\/8000-8100 of c2 is already forwarded by c1/,
     code: `const n = new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24" });
 new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 80 }] });
 new hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, ports: [{ hostPort: "8000-8100", protocol: "tcp" }] });`,
+  },
+  {
+    what: "an address outside the network's subnet",
+    message: /ContainerNetwork c1: address 10\.9\.0\.5 of c1 is not a host address of 10\.0\.3\.0\/24/,
+    code: `const n = new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24" });
+new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, address: "10.9.0.5" });`,
+  },
+  {
+    what: "a machine name that is not one",
+    message: /machine name "-m1" may use only letters/,
+    code: `new hostnet.Bridge("b", { name: "br0", machine: new hostnet.Machine("-m1", { host: "192.168.77.1" }) });`,
+  },
+  {
+    what: "a connection whose host would read as an ssh option",
+    resource: "b",
+    field: "connection.host",
+    code: `new hostnet.Bridge("b", { name: "br0", machine: new hostnet.Machine("m1", { host: "-oProxyCommand=touch /tmp/x" }) });`,
+  },
+  {
+    what: "a private key given as a path",
+    resource: "b",
+    field: "connection.privateKey",
+    code: `new hostnet.Bridge("b", { name: "br0", machine: new hostnet.Machine("m1", { host: "192.168.77.1", privateKey: "/root/.ssh/id_ed25519" }) });`,
   },
 ];
 
@@ -64,8 +87,31 @@ describeAsRoot("bad input is refused at preview (scenario 9)", () => {
     const preview = await project.preview();
     expect(preview.code).not.toBe(0);
     // e.g. "error: pulumi-nodejs:dynamic/hostnet:Bridge resource 'b': property name value {…} has a problem: …"
-    if (message) expect(preview.output).toMatch(message);
-    else expect(preview.output).toContain(`resource '${resource}': property ${field} value`);
+    if (message) {
+      // A component's error reads as that component's, not as a crash with a stack trace.
+      expect(preview.output).toMatch(message);
+      expect(preview.output).not.toMatch(/unhandled exception|^\s+at /m);
+    } else expect(preview.output).toContain(`resource '${resource}': property ${field} value`);
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+});
+
+describeAsRoot("the advice in a refusal works as written on the component that printed it", () => {
+  const ctx = useSandbox();
+  const project = usePulumiProject(ctx, "advice");
+
+  test("a BridgeNetwork over a bridge made by hand: refused with advice, then adopted with adopt: true on the network", async () => {
+    await ctx.sandbox.run(["ip", "link", "add", "br-adv", "type", "bridge"]);
+    const program = (adopt: boolean) => `new hostnet.BridgeNetwork("n", { bridgeName: "br-adv", subnet: "10.0.7.0/24", masquerade: false, ipForward: false, localhostForwards: false${adopt ? ", adopt: true" : ""} });`;
+    project.writeProgram(program(false));
+    const refused = await project.cli(["up", "--yes", "--skip-preview", "--stack", "test"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toMatch(/link br-adv in the host netns already exists and it was not created by pulumi-hostnet; to manage it, set `adopt: true` on this resource, or on the BridgeNetwork/);
+    project.writeProgram(program(true));
+    await project.up();
+    expect(await ctx.sandbox.run(["ip", "-d", "link", "show", "br-adv"])).toContain("alias hostnet:advice/test/n-bridge");
+    await project.destroy();
+    // Adopted, so deleted on destroy: the sandbox is as it began.
     expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
   });
 });
