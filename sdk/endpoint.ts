@@ -54,12 +54,11 @@ export class BridgeEndpoint extends HostnetResource {
   declare readonly ruleCount: pulumi.Output<number>;
 
   constructor(name: string, args: BridgeEndpointArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      "endpoint",
-      "BridgeEndpoint",
-      name,
-      { host: defaultHost(), interfaceName: "eth0", ports: [], firewallBackend: "auto", adopt: false, ...args, tag: ownershipTag(name), path: undefined, mac: undefined, containerMac: undefined, backend: undefined, ruleCount: undefined },
-      opts,
-    );
+    super("endpoint", "BridgeEndpoint", name, endpointProps(args, name), opts);
   }
+}
+
+/** What a BridgeEndpoint registers; `tagName` names its ownership tag. */
+export function endpointProps(args: BridgeEndpointArgs, tagName: string): pulumi.Inputs {
+  return { host: defaultHost(), interfaceName: "eth0", ports: [], firewallBackend: "auto", adopt: false, ...args, tag: ownershipTag(tagName), path: undefined, mac: undefined, containerMac: undefined, backend: undefined, ruleCount: undefined };
 }

@@ -22,6 +22,11 @@ export class Namespace extends HostnetResource {
   declare readonly path: pulumi.Output<string>;
 
   constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-    super("namespace", "Namespace", name, { loopbackUp: true, adopt: false, ...args, tag: ownershipTag(name), path: undefined }, opts);
+    super("namespace", "Namespace", name, namespaceProps(args, name), opts);
   }
+}
+
+/** What a Namespace registers; `tagName` names its ownership tag. */
+export function namespaceProps(args: NamespaceArgs, tagName: string): pulumi.Inputs {
+  return { loopbackUp: true, adopt: false, ...args, tag: ownershipTag(tagName), path: undefined };
 }

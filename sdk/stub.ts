@@ -23,7 +23,8 @@ export function providerModule(kind: ResourceKind): string {
  * module in `__provider`), without running the closure serializer.
  */
 export abstract class HostnetResource extends pulumi.CustomResource {
-  protected constructor(kind: ResourceKind, typeName: string, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
+  /** `tagName`: the name the ownership tag is made from (default `name`; kept across a rename, so nothing changes in the kernel). */
+  protected constructor(kind: ResourceKind, typeName: string, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions, tagName = name) {
     const { machine, ...rest } = props;
     if (machine !== undefined && !(machine instanceof Machine)) throw new pulumi.RunError(`machine of ${name} must be a hostnet.Machine (new hostnet.Machine(name, connection))`);
     const placement = machine
@@ -32,7 +33,7 @@ export abstract class HostnetResource extends pulumi.CustomResource {
         {
           machine: machine.name,
           connection: pulumi.secret(machine.connection),
-          ...(rest.tag !== undefined ? { tag: ownershipTag(name, machine.name) } : {}),
+          ...(rest.tag !== undefined ? { tag: ownershipTag(tagName, machine.name) } : {}),
           // Tells check whether this is a preview (see placed() in provider/resources/machines.ts); never stored.
           [DRY_RUN_KEY]: pulumi.runtime.isDryRun(),
         }

@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { Runner } from "../exec";
 import { AddressProvider } from "./address";
 import { BridgeProvider } from "./bridge";
+import { ContainerRefProvider } from "./container";
 import { EndpointProvider } from "./endpoint";
 import { MachineRunners, placed } from "./machines";
 import { MacvlanProvider } from "./macvlan";
@@ -23,7 +24,7 @@ export * from "./validation";
 export { MachineRunners, placed, type Placement } from "./machines";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule", "neighbor", "vxlan"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule", "neighbor", "vxlan", "container"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 /** Each kind's provider, acting on the machine each resource names (see machines.ts), else through `local`. */
@@ -48,6 +49,7 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     rule: withPlainResults(new RoutingRuleProvider(runner)),
     neighbor: withPlainResults(new NeighborProvider(runner)),
     vxlan: withPlainResults(new VxlanProvider(runner)),
+    container: withPlainResults(new ContainerRefProvider()),
   };
 }
 

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost } from "../common";
-import { BridgeEndpoint } from "../endpoint";
+import { endpointProps } from "../endpoint";
 import { machineKey, type Machine } from "../machine";
-import { Namespace } from "../namespace";
+import { namespaceProps } from "../namespace";
+import { HostnetResource } from "../stub";
 import type { AttachableNetwork } from "./attachment";
 import { interfaceNameFor, namespaceNameFor } from "./names";
-import { asComponentError } from "./errors";
 import { claimHostPort } from "./registry";
 
 export interface PortMapping {
@@ -54,102 +54,140 @@ export type ContainerNetworkArgs =
       mtu?: number;
     } & Common);
 
-/** A container's network: its namespace (none, bridge), the host's (host) or another container's (container). */
-export class ContainerNetwork extends pulumi.ComponentResource {
-  readonly mode: ContainerNetworkArgs["mode"];
-  /** The netns of the container; undefined in host mode (the host's). */
-  readonly namespace: pulumi.Output<string | undefined>;
-  /** Its address on a bridge network (bridge mode, and container mode joining one). */
-  readonly address: pulumi.Output<string | undefined>;
-  /** Its interface on the network (bridge mode). */
-  readonly interfaceName: pulumi.Output<string | undefined>;
-  readonly gateway: pulumi.Output<string | undefined>;
+/** What a ContainerNetwork registers, worked out before it is registered. */
+interface Plan {
+  readonly kind: "endpoint" | "namespace" | "container";
+  readonly typeName: string;
+  readonly props: pulumi.Inputs;
+  /** Its name before one resource per container (a child of the ContainerNetwork component). */
+  readonly formerName: string | undefined;
+  readonly dependsOn: pulumi.Input<pulumi.Resource>[];
   readonly host: string | undefined;
   readonly machine: Machine | undefined;
+  readonly namespace: pulumi.Output<string | undefined> | undefined;
+  readonly address: pulumi.Output<string | undefined>;
+  readonly interfaceName: pulumi.Output<string | undefined>;
+  readonly gateway: pulumi.Output<string | undefined>;
+}
 
-  constructor(name: string, args: ContainerNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("hostnet:index:ContainerNetwork", name, {}, opts);
-    this.mode = args.mode;
-    const none = pulumi.output(undefined as string | undefined);
-    try {
-      switch (args.mode) {
-        case "host":
-          this.machine = args.machine;
-          this.host = args.host ?? defaultHost();
-          this.namespace = this.host ? pulumi.output(this.host) : none;
-          this.address = none;
-          this.interfaceName = none;
-          this.gateway = none;
-          break;
-        case "container":
-          // Sharing a namespace makes nothing new: same links, same addresses, same lo.
-          this.host = args.container.host;
-          this.machine = args.container.machine;
-          this.namespace = args.container.namespace;
-          this.address = args.container.address;
-          this.interfaceName = args.container.interfaceName;
-          this.gateway = args.container.gateway;
-          break;
-        case "none": {
-          this.machine = args.machine;
-          this.host = args.host ?? defaultHost();
-          const ns = new Namespace(`${name}-netns`, { name: args.namespaceName ?? namespaceNameFor(name), loopbackUp: args.loopbackUp ?? true, machine: args.machine, adopt: args.adopt }, { parent: this });
-          this.namespace = ns.name;
-          this.address = none;
-          this.interfaceName = none;
-          this.gateway = none;
-          break;
-        }
-        case "bridge": {
-          // A BridgeNetwork is on one machine (args.machine may only repeat it); an overlay has one attachment per machine.
-          const network = args.network.attachmentFor(args.machine);
-          this.machine = network.machine;
-          this.host = network.host;
-          const address = network.addressFor(name, args.address);
-          const inside = args.interfaceName ?? "eth0";
-          const ports = (args.ports ?? []).map((port) => {
-            const protocol = port.protocol ?? "tcp";
-            const range = String(port.hostPort).split("-").map(Number);
-            claimHostPort(`${machineKey(this.machine)}/${this.host ?? ""}`, { owner: name, protocol, address: port.hostAddress ?? "", from: range[0] ?? 0, to: range[1] ?? range[0] ?? 0 });
-            return { protocol, hostPort: port.hostPort, hostAddress: port.hostAddress, targetPort: port.containerPort };
-          });
-          // One resource for the netns, the veth pair, the address, the default route and the
-          // port forwards: one engine step and about 1.5 processes per container, where the
-          // same objects as separate resources cost four steps and seven processes.
-          const endpoint = new BridgeEndpoint(
-            `${name}-endpoint`,
-            {
-              namespace: args.namespaceName ?? namespaceNameFor(name),
-              bridge: network.bridge,
-              hostInterface: args.hostInterfaceName ?? interfaceNameFor("vh-", name),
-              interfaceName: inside,
-              address: `${address}/${network.prefixLength}`,
-              gateway: network.gateway,
-              // Every interface of a network takes its MTU, as Docker's network MTU option does.
-              mtu: args.mtu ?? network.mtu,
-              ports,
-              host: this.host,
-              machine: this.machine,
-              adopt: args.adopt,
-            },
-            // Forwards answer 127.0.0.1 once the network's route_localnet is set.
-            { parent: this, dependsOn: [network.bridgeResource, ...(ports.length ? network.ready : [])] },
-          );
-          this.namespace = endpoint.namespace;
-          this.address = pulumi.output(address);
-          this.interfaceName = pulumi.output(inside);
-          this.gateway = pulumi.output(network.gateway);
-          break;
-        }
-      }
-    } catch (err) {
-      throw asComponentError(this, `ContainerNetwork ${name}`, err);
+function plan(name: string, args: ContainerNetworkArgs): Plan {
+  const none = pulumi.output(undefined as string | undefined);
+  switch (args.mode) {
+    case "host": {
+      const host = args.host ?? defaultHost();
+      return { kind: "container", typeName: "ContainerNetwork", props: { mode: "host", host, machine: args.machine }, formerName: undefined, dependsOn: [], host, machine: args.machine, namespace: host ? pulumi.output(host) : none, address: none, interfaceName: none, gateway: none };
     }
-    this.registerOutputs({ namespace: this.namespace, address: this.address, interfaceName: this.interfaceName, gateway: this.gateway });
+    case "container": {
+      // Sharing a namespace makes nothing new: same links, same addresses, same lo.
+      const shared = args.container;
+      const props = { mode: "container", namespace: shared.namespace, host: shared.host, machine: shared.machine };
+      return { kind: "container", typeName: "ContainerNetwork", props, formerName: undefined, dependsOn: [shared], host: shared.host, machine: shared.machine, namespace: shared.namespace, address: shared.address, interfaceName: shared.interfaceName, gateway: shared.gateway };
+    }
+    case "none": {
+      const host = args.host ?? defaultHost();
+      const props = namespaceProps({ name: args.namespaceName ?? namespaceNameFor(name), loopbackUp: args.loopbackUp ?? true, machine: args.machine, adopt: args.adopt }, `${name}-netns`);
+      return { kind: "namespace", typeName: "Namespace", props, formerName: `${name}-netns`, dependsOn: [], host, machine: args.machine, namespace: undefined, address: none, interfaceName: none, gateway: none };
+    }
+    case "bridge": {
+      // A BridgeNetwork is on one machine (args.machine may only repeat it); an overlay has one attachment per machine.
+      const network = args.network.attachmentFor(args.machine);
+      const address = network.addressFor(name, args.address);
+      const inside = args.interfaceName ?? "eth0";
+      const ports = (args.ports ?? []).map((port) => {
+        const protocol = port.protocol ?? "tcp";
+        const range = String(port.hostPort).split("-").map(Number);
+        claimHostPort(`${machineKey(network.machine)}/${network.host ?? ""}`, { owner: name, protocol, address: port.hostAddress ?? "", from: range[0] ?? 0, to: range[1] ?? range[0] ?? 0 });
+        return { protocol, hostPort: port.hostPort, hostAddress: port.hostAddress, targetPort: port.containerPort };
+      });
+      // One resource for the netns, the veth pair, the address, the default route and the
+      // port forwards: one engine step and about 1.5 processes per container.
+      const props = endpointProps(
+        {
+          namespace: args.namespaceName ?? namespaceNameFor(name),
+          bridge: network.bridge,
+          hostInterface: args.hostInterfaceName ?? interfaceNameFor("vh-", name),
+          interfaceName: inside,
+          address: `${address}/${network.prefixLength}`,
+          gateway: network.gateway,
+          // Every interface of a network takes its MTU, as Docker's network MTU option does.
+          mtu: args.mtu ?? network.mtu,
+          ports,
+          host: network.host,
+          machine: network.machine,
+          adopt: args.adopt,
+        },
+        `${name}-endpoint`,
+      );
+      // Forwards answer 127.0.0.1 once the network's route_localnet is set.
+      const dependsOn = [network.bridgeResource, ...(ports.length ? network.ready : [])];
+      return { kind: "endpoint", typeName: "BridgeEndpoint", props, formerName: `${name}-endpoint`, dependsOn, host: network.host, machine: network.machine, namespace: undefined, address: pulumi.output(address), interfaceName: pulumi.output(inside), gateway: pulumi.output(network.gateway) };
+    }
+  }
+}
+
+/**
+ * A container's network: its namespace (none, bridge), the host's (host) or another
+ * container's (container). It is itself the one engine resource of the container: in bridge
+ * mode a BridgeEndpoint, in none mode a Namespace, in host and container mode a record that
+ * makes nothing in the kernel. Stacks made when it was a component with one child take the
+ * child over through an alias, with the child's ownership tag, so an upgrade changes nothing
+ * in the kernel.
+ */
+export class ContainerNetwork extends HostnetResource {
+  // `declare`: set after registration below, not reset by field initialisation.
+  declare readonly mode: ContainerNetworkArgs["mode"];
+  /** The netns of the container; undefined in host mode (the host's). */
+  declare readonly namespace: pulumi.Output<string | undefined>;
+  /** Its address on a bridge network (bridge mode, and container mode joining one). */
+  declare readonly address: pulumi.Output<string | undefined>;
+  /** Its interface on the network (bridge mode). */
+  declare readonly interfaceName: pulumi.Output<string | undefined>;
+  declare readonly gateway: pulumi.Output<string | undefined>;
+  declare readonly host: string | undefined;
+  declare readonly machine: Machine | undefined;
+
+  constructor(name: string, args: ContainerNetworkArgs, opts?: pulumi.CustomResourceOptions) {
+    let planned: Plan;
+    try {
+      planned = plan(name, args);
+    } catch (err) {
+      // Not registered yet, so no resource to attach it to: a RunError, shown without a stack.
+      throw new pulumi.RunError(`ContainerNetwork ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const aliases = planned.formerName ? [{ name: planned.formerName, parent: pulumi.createUrn(name, FORMER_TYPE, opts?.parent) }] : [];
+    super(
+      planned.kind,
+      planned.typeName,
+      name,
+      planned.props,
+      { ...opts, aliases: [...(opts?.aliases ?? []), ...aliases], dependsOn: [...dependencies(opts?.dependsOn), ...planned.dependsOn] },
+      planned.formerName ?? name,
+    );
+    // The registered resource set its outputs on `this` (an endpoint's `namespace`, a
+    // Namespace's `name`); the component's own fields are these.
+    const registered = this as unknown as { namespace?: pulumi.Output<string | undefined>; name?: pulumi.Output<string | undefined> };
+    const namespace = planned.kind === "endpoint" ? registered.namespace : planned.kind === "namespace" ? registered.name : planned.namespace;
+    Object.assign(this, {
+      mode: args.mode,
+      host: planned.host,
+      machine: planned.machine,
+      namespace: namespace ?? pulumi.output(undefined),
+      address: planned.address,
+      interfaceName: planned.interfaceName,
+      gateway: planned.gateway,
+    });
   }
 
   /** argv that runs `argv` inside this container's network (for scripts and tests). */
   commandFor(argv: string[]): pulumi.Output<string[]> {
     return this.namespace.apply((ns) => (ns ? ["ip", "netns", "exec", ns, ...argv] : argv));
   }
+}
+
+/** The type ContainerNetwork had when it was a component (stacks made then are taken over). */
+const FORMER_TYPE = "hostnet:index:ContainerNetwork";
+
+function dependencies(dependsOn: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+  if (dependsOn === undefined) return [];
+  return Array.isArray(dependsOn) ? dependsOn : [dependsOn as pulumi.Input<pulumi.Resource>];
 }

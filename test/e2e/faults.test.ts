@@ -136,7 +136,7 @@ new hostnet.ContainerNetwork("fc-db", { mode: "bridge", network: n, address: "10
         // port forward rules are on the host, so it stays in the state (nothing is dropped) and
         // the next preview plans to make the rest again.
         expect(refresh.stdout).not.toMatch(/deleted/);
-        expect((await project.preview()).stdout).toMatch(/~ pulumi-nodejs:dynamic\/hostnet:BridgeEndpoint: \(update\)[\s\S]*fc-web-endpoint/);
+        expect((await project.preview()).stdout).toMatch(/~ pulumi-nodejs:dynamic\/hostnet:BridgeEndpoint: \(update\)[\s\S]*::fc-web\b/);
 
         await project.up();
         // From the new namespace: fc-db still holds the old veth's MAC for 10.92.0.2 until it hears from the new one.

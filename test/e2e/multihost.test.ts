@@ -66,7 +66,7 @@ ${extra}
     const refresh = await project.cli(["refresh", "--yes", "--skip-preview", "--stack", "test"]);
     expect(refresh.code).toBe(0);
     expect(refresh.stdout).toMatch(/~ .*hostnet:Vxlan.*ov-m2-vxlan/);
-    expect(refresh.stdout).toMatch(/~ .*hostnet:BridgeEndpoint.*c2-endpoint/);
+    expect(refresh.stdout).toMatch(/~ .*hostnet:BridgeEndpoint c2 /);
     const up = await project.up();
     expect(up.stdout).toMatch(/2 updated/);
     expect(await ping(1, "c1", "10.60.0.12")).toBe(true);
@@ -82,7 +82,7 @@ new hostnet.ContainerNetwork("c5", { mode: "bridge", network: ov, machine: m1, a
       );
       const failed = await project.cli(["up", "--yes", "--skip-preview", "--continue-on-error", "--stack", "test"]);
       expect(failed.code).not.toBe(0);
-      expect(failed.output).toMatch(/c4-endpoint \*\*creating failed\*\* error: on machine m3 \(root@192\.168\.77\.3:22\): ip netns add c4: cannot reach the machine over ssh: ssh: connect to host 192\.168\.77\.3 port 22: Connection refused/);
+      expect(failed.output).toMatch(/c4 \*\*creating failed\*\* error: on machine m3 \(root@192\.168\.77\.3:22\): ip netns add c4: cannot reach the machine over ssh: ssh: connect to host 192\.168\.77\.3 port 22: Connection refused/);
       // The other machines' work completes.
       expect(await ping(1, "c1", "10.60.0.15")).toBe(true);
       // A preview says so before anything is tried.

@@ -45,8 +45,9 @@ describe("OverlayNetwork and machines", () => {
     expect(find("ov-m2-bridge")).toMatchObject({ addresses: ["10.60.0.2/24"], machine: "m2" });
     expect(find("ov-m1-vxlan")).toMatchObject({ name: "vx-ov", vni: 42, local: "192.168.77.1", peers: ["192.168.77.2"], master: "br-ov", mtu: 1450 });
     expect(find("ov-m2-vxlan")).toMatchObject({ local: "192.168.77.2", peers: ["192.168.77.1"] });
-    expect(find("c1-endpoint")).toMatchObject({ address: "10.60.0.11/24", gateway: "10.60.0.1", mtu: 1450, machine: "m1" });
-    expect(find("c2-endpoint")).toMatchObject({ gateway: "10.60.0.2", mtu: 1450, machine: "m2" });
+    // One engine resource per container, with the tag it had as the component's child.
+    expect(find("c1")).toMatchObject({ address: "10.60.0.11/24", gateway: "10.60.0.1", mtu: 1450, machine: "m1", tag: "hostnet:proj/stack/c1-endpoint@m1" });
+    expect(find("c2")).toMatchObject({ gateway: "10.60.0.2", mtu: 1450, machine: "m2" });
     // One pool for the whole overlay: never a gateway, never another container's address.
     const address = await new Promise<string | undefined>((resolve) => c2.address.apply(resolve));
     expect(["10.60.0.1", "10.60.0.2", "10.60.0.11"]).not.toContain(address);
@@ -79,7 +80,7 @@ describe("OverlayNetwork and machines", () => {
     new hostnet.ContainerNetwork("mtu-a", { mode: "bridge", network: net });
     new hostnet.ContainerNetwork("mtu-b", { mode: "bridge", network: net, mtu: 9000 });
     await settle();
-    expect(find("mtu-a-endpoint")).toMatchObject({ mtu: 1400 });
-    expect(find("mtu-b-endpoint")).toMatchObject({ mtu: 9000 });
+    expect(find("mtu-a")).toMatchObject({ mtu: 1400 });
+    expect(find("mtu-b")).toMatchObject({ mtu: 9000 });
   });
 });
