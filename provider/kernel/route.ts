@@ -131,3 +131,30 @@ export async function connectedNetworkOf(runner: Runner, netns: Netns, address: 
   const match = routes.find((r) => r.dst !== "default" && r.dst.includes("/") && inSubnetOf(address, r.dst));
   return match?.dev ? { network: match.dst, device: match.dev } : undefined;
 }
+
+/** Every route of ours (protocol 212) in a namespace, all tables, both families; none when the namespace is gone. */
+export async function listOurRoutes(runner: Runner, netns: Netns): Promise<RouteSpec[]> {
+  const found: RouteSpec[] = [];
+  for (const family of ["ipv4", "ipv6"] as const) {
+    let out: string;
+    try {
+      out = await ipJson(runner, netns, [family === "ipv6" ? "-6" : "-4", "route", "show", "table", "all", "proto", String(OUR_ROUTE_PROTOCOL)]);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+    for (const r of parseIpJson(ipRouteSchema, out, "routes")) {
+      found.push({ destination: r.dst, via: r.gateway, device: r.dev, metric: r.metric, table: r.table === undefined ? "main" : String(r.table), family });
+    }
+  }
+  return found;
+}
+
+/** Deletes one of our routes (protocol 212 only: another's route with this key stays); one already gone is success. */
+export async function deleteOurRoute(runner: Runner, netns: Netns, spec: RouteSpec): Promise<void> {
+  try {
+    await ip(runner, netns, [...familyArgs(spec), ...ourRouteWords("del", spec)]);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}

@@ -150,3 +150,17 @@ export function sameSelector(a: RuleSelector, b: RuleSelector): boolean {
   const mask = (s: RuleSelector) => (s.fwmark === undefined ? undefined : (s.fwmask ?? FULL_MASK));
   return a.family === b.family && a.priority === b.priority && a.from === b.from && a.to === b.to && a.iif === b.iif && a.oif === b.oif && a.fwmark === b.fwmark && mask(a) === mask(b);
 }
+
+/** Every rule of ours (protocol 212) in a namespace, both families; none when the namespace is gone. */
+export async function listOurRules(runner: Runner, netns: Netns): Promise<RuleState[]> {
+  const found: RuleState[] = [];
+  for (const family of ["ipv4", "ipv6"] as const) {
+    try {
+      found.push(...parseRules(await ipJson(runner, netns, ["-N", familyFlag(family), "rule", "show"]), family).filter((r) => r.ours));
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  }
+  return found;
+}

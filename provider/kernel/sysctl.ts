@@ -14,6 +14,13 @@ export async function writeSysctl(runner: Runner, netns: Netns, key: string, val
 /** Where the provider keeps the values it found before changing sysctls (tmpfs: gone at reboot, like the values). */
 export const SYSCTL_LEDGER_DIR = "/run/pulumi-hostnet/sysctl";
 
+/** One resource's claim on a key, as recorded by SysctlLedger.claim. */
+export interface SysctlClaim {
+  readonly netns: Netns;
+  readonly key: string;
+  readonly owner: string;
+}
+
 /**
  * The value a sysctl had before any resource of ours changed it, and which resources (tags)
  * want it changed now. Kept on the host beside the kernel, so that a run killed before Pulumi
@@ -58,6 +65,21 @@ export class SysctlLedger {
       await this.sh(["rm", "-f", "--", draft]);
     }
     return (await this.original(netns, key)) ?? found;
+  }
+
+  /** Every claim recorded on this machine; none when no record exists. */
+  async claims(): Promise<SysctlClaim[]> {
+    let out: string;
+    try {
+      out = await this.sh(["find", SYSCTL_LEDGER_DIR, "-mindepth", "4", "-maxdepth", "4", "-type", "f", "-path", "*/owners/*"]);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+    return out.split("\n").flatMap((line) => {
+      const [netns, key, , owner] = line.slice(SYSCTL_LEDGER_DIR.length + 1).split("/");
+      return netns && key && owner ? [{ netns: netns === "-" ? undefined : netns, key, owner: decodeURIComponent(owner) }] : [];
+    });
   }
 
   /** Drops `owner`'s claim; returns the original when no claim is left (and forgets the key). */

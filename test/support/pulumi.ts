@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Sandbox } from "./sandbox";
 
@@ -11,15 +11,8 @@ export interface CliResult {
 }
 
 const repoRoot = resolve(__dirname, "../..");
+const HOSTNET_CLI = join(repoRoot, "dist", "provider", "housekeeping", "cli.js");
 
-function isJson(file: string): boolean {
-  try {
-    JSON.parse(readFileSync(file, "utf8"));
-    return true;
-  } catch {
-    return false;
-  }
-}
 let counter = 0;
 
 /**
@@ -69,7 +62,11 @@ export class PulumiProject {
 
   /** Runs `pulumi <args>` inside the sandbox; never throws on a non-zero exit. */
   cli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
-    const argv = [...this.where.sandbox.prefix(), "pulumi", ...args, "--non-interactive", "--cwd", this.programDir];
+    return this.spawn(["pulumi", ...args, "--non-interactive", "--cwd", this.programDir], timeoutMs);
+  }
+
+  private spawn(command: string[], timeoutMs: number): Promise<CliResult> {
+    const argv = [...this.where.sandbox.prefix(), ...command];
     const env = this.env();
     return new Promise((done) => {
       const [file, ...rest] = argv;
@@ -140,34 +137,25 @@ export class PulumiProject {
     };
   }
 
+  /** The stack as `pulumi-hostnet` commands name it (file backend: ORG/PROJECT/STACK). */
+  get qualifiedStack(): string {
+    return `organization/${this.name}/${this.stack}`;
+  }
+
+  /** Runs the shipped `pulumi-hostnet` command (dist/, built by setup) inside the sandbox with this project's backend. */
+  hostnet(args: string[], timeoutMs = 600_000): Promise<CliResult> {
+    return this.spawn([process.execPath, HOSTNET_CLI, ...args, "--cwd", this.programDir], timeoutMs);
+  }
+
   /**
-   * The CLI's own handling of a killed run: `pulumi cancel` removes the lock it left, and a
-   * refresh drops the creates it left pending (our creates adopt what they had made).
+   * After a killed run: the shipped `pulumi-hostnet recover` (cut checkpoint files repaired
+   * from the backend's own copies, then `pulumi cancel` and `pulumi refresh
+   * --clear-pending-creates`). What was made since is ours, and the next up adopts it.
    */
   async recoverFromKill(): Promise<{ restoredFromBackup: boolean }> {
-    // A kill while the file backend writes its checkpoint can leave the stack file empty or
-    // cut ("failed to load checkpoint: EOF"). The backend keeps the previous checkpoint
-    // (<stack>.json.bak) and a backup of every one (.pulumi/backups): put the newest whole one
-    // back, as a person would. What was made since is ours, and the next up adopts it.
-    let restoredFromBackup = false;
-    // The backend's blob store keeps metadata beside each file (<file>.attrs); a cut one fails
-    // every read with "EOF", and a missing one is fine: remove the cut ones.
-    const pulumiDir = join(this.dir, "state", ".pulumi");
-    for (const f of readdirSync(pulumiDir, { recursive: true, encoding: "utf8" })) {
-      if (f.endsWith(".attrs") && !isJson(join(pulumiDir, f))) {
-        rmSync(join(pulumiDir, f));
-        restoredFromBackup = true;
-      }
-    }
-    if (!isJson(this.stackFile())) {
-      const backup = this.checkpointBackups().find(isJson);
-      if (!backup) throw new Error("the stack's checkpoint is cut and no whole backup of it exists");
-      copyFileSync(backup, this.stackFile());
-      restoredFromBackup = true;
-    }
-    await this.must(["cancel", "--yes", "--stack", this.stack]);
-    await this.must(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", this.stack]);
-    return { restoredFromBackup };
+    const result = await this.hostnet(["recover", "--stack", this.qualifiedStack]);
+    if (result.code !== 0) throw new Error(`pulumi-hostnet recover failed (exit ${result.code}):\n${result.output}`);
+    return { restoredFromBackup: /^repaired: /m.test(result.stdout) };
   }
 
   /** Empties the stack's checkpoint, as a kill in the middle of writing it does. */
@@ -181,15 +169,6 @@ export class PulumiProject {
     const file = readdirSync(stacks, { recursive: true, encoding: "utf8" }).find((f) => f.endsWith(`${this.stack}.json`));
     if (!file) throw new Error(`no checkpoint of stack ${this.stack} under ${stacks}`);
     return join(stacks, file);
-  }
-
-  /** Earlier checkpoints, newest first: <stack>.json.bak, then .pulumi/backups. */
-  private checkpointBackups(): string[] {
-    const pulumiDir = join(this.dir, "state", ".pulumi");
-    const all = readdirSync(pulumiDir, { recursive: true, encoding: "utf8" })
-      .map((f) => join(pulumiDir, f))
-      .filter((f) => (f.endsWith(`${this.stack}.json.bak`) || (f.includes(`${join(pulumiDir, "backups")}`) && f.endsWith(".json"))) && statSync(f).size > 0);
-    return all.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   }
 
   async config(key: string, value: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { isExists, type Runner } from "../../exec";
+import { isExists, isNotFound, type Runner } from "../../exec";
 import type { Netns } from "../ip";
 import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
@@ -74,6 +74,22 @@ export class IptablesBackend implements FirewallBackend {
       const m = /^-A HOSTNET-PREROUTING .*-p (tcp|udp) .*--dport (\S+) .*--comment "([^"]+)" -j DNAT --to-destination (\S+)/.exec(line);
       return m ? [{ protocol: m[1] as Protocol, ports: (m[2] ?? "").replace(":", "-"), to: m[4] ?? "", tag: m[3] ?? "" }] : [];
     });
+  }
+
+  async tags(netns: Netns, family: IpFamily): Promise<string[]> {
+    const found = new Set<string>();
+    try {
+      for (const table of TABLES) {
+        for (const line of await this.listOurs(netns, family, table)) {
+          const tag = /--comment "([^"]+)"/.exec(line)?.[1];
+          if (tag) found.add(tag);
+        }
+      }
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+    return [...found];
   }
 
   async count(netns: Netns, family: IpFamily, tag: string): Promise<number> {

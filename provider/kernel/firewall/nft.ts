@@ -132,6 +132,11 @@ export class NftBackend implements FirewallBackend {
     }
   }
 
+  async tags(netns: Netns, family: IpFamily): Promise<string[]> {
+    const comments = (await this.listRules(netns, family)).map((r) => r.comment);
+    return [...new Set(comments.filter((c): c is string => c !== undefined))];
+  }
+
   async count(netns: Netns, family: IpFamily, tag: string): Promise<number> {
     // A refresh reads every firewall resource at once: they share one listing.
     const rules = await sharedRead(this.runner, `nft ${netns ?? ""} ${family}`, () => this.listRules(netns, family));

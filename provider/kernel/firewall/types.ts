@@ -69,6 +69,8 @@ export interface FirewallBackend {
   count(netns: Netns, family: IpFamily, tag: string): Promise<number>;
   /** Our IPv4 port forwards (DNAT in prerouting). */
   forwards(netns: Netns): Promise<ForwardSummary[]>;
+  /** The distinct tags our rules of this family carry (none when our table or the namespace is gone). */
+  tags(netns: Netns, family: IpFamily): Promise<string[]>;
 }
 
 export function formatPorts(range: PortRange, separator = "-"): string {
