@@ -15,6 +15,7 @@ import { macvlanInputs } from "../../provider/resources/macvlan";
 import { namespaceInputs } from "../../provider/resources/namespace";
 import { natRuleInputs } from "../../provider/resources/natrule";
 import { neighborInputs } from "../../provider/resources/neighbor";
+import { probeInputs } from "../../provider/resources/probe";
 import { portForwardInputs } from "../../provider/resources/portforward";
 import { routeInputs } from "../../provider/resources/route";
 import { ruleInputs } from "../../provider/resources/rule";
@@ -432,6 +433,7 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   tap: tapInputs,
   rule: ruleInputs,
   neighbor: neighborInputs,
+  probe: probeInputs,
   vxlan: vxlanInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
@@ -510,6 +512,10 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
     { requiredKeys: ["priority"] },
   ),
   neighbor: fc.record({ namespace: validNetns, host: validNetns, device: validIfName, address: fc.oneof(ipv4, fc.ipV6()), mac, adopt: fc.boolean() }, { requiredKeys: ["device", "address", "mac"] }),
+  probe: fc.oneof(
+    fc.record({ namespace: validNetns, host: validNetns, protocol: fc.constant("icmp"), address: ipv4, source: ipv4, expect: fc.constantFrom("reachable", "blocked"), count: fc.integer({ min: 1, max: 20 }), timeout: fc.integer({ min: 1, max: 60 }) }, { requiredKeys: ["protocol", "address", "expect"] }),
+    fc.record({ namespace: validNetns, protocol: fc.constantFrom("tcp", "udp"), address: fc.ipV6(), port: fc.integer({ min: 1, max: 65535 }), expect: fc.constantFrom("reachable", "blocked") }, { requiredKeys: ["protocol", "address", "port", "expect"] }),
+  ),
 };
 
 /** Paths of every value in an input (fields, array elements, nested objects). */
