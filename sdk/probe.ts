@@ -3,8 +3,9 @@ import { defaultHost, type PlacementArgs } from "./common";
 import { HostnetResource } from "./stub";
 
 export interface ProbeArgs extends Omit<PlacementArgs, "adopt"> {
-  /** Namespace the packets leave from: one of ours, one made by others (by name), or unset for the host. */
-  namespace?: pulumi.Input<string>;
+  /** Namespace the packets leave from: one of ours, one made by others (by name), or unset for the host
+   * (a `ContainerNetwork`'s `namespace` output fits, undefined in host mode). */
+  namespace?: pulumi.Input<string | undefined>;
   protocol: pulumi.Input<"icmp" | "tcp" | "udp">;
   /** The target address (IPv4 or IPv6). */
   address: pulumi.Input<string>;
