@@ -1,4 +1,4 @@
-// npm run bench [-- --sizes 10,50,200 --runs 3]
+// npm run bench [-- --sizes 10,50,200 --runs 3] [--probes 100 --probe-containers 50]
 // N bridge-mode containers with masquerade and one port forward each, built four ways side by
 // side in one run, each in a fresh sandbox:
 //   shell   the seeds' way: one ip/iptables process per step
@@ -206,11 +206,53 @@ async function runMultihost(perMachine: number): Promise<Sample> {
   return sample;
 }
 
+/** The same containers with `probes` Probes over them: a quarter each icmp to the gateway, tcp to a neighbour (a reset), udp to the gateway (port unreachable), and a blocked flow. */
+function probeProgram(n: number, probes: number): string {
+  return `${pulumiProgram(n)}
+for (let i = 0; i < ${probes}; i++) {
+  const from = "c" + (i % ${n});
+  const neighbour = "10.88." + Math.floor((((i + 1) % ${n}) + 2) / 256) + "." + ((((i + 1) % ${n}) + 2) % 256);
+  const flow = [
+    { protocol: "icmp", address: "10.88.0.1", expect: "reachable" },
+    { protocol: "tcp", address: neighbour, port: 80, expect: "reachable" },
+    { protocol: "udp", address: "10.88.0.1", port: 9, expect: "reachable" },
+    { protocol: "icmp", address: "10.99.0.1", expect: "blocked", timeout: 1 },
+  ][i % 4];
+  new hostnet.Probe("p" + i, { namespace: from, ...flow }, { dependsOn: [byName[from]] });
+}
+`.replace("new hostnet.ContainerNetwork(", "byName[\"c\" + i] = new hostnet.ContainerNetwork(").replace("for (let i = 0;", "const byName = {};\nfor (let i = 0;");
+}
+
+/** `pulumi up` of N containers without and with `probes` Probes, each in a fresh sandbox, and a refresh with them. */
+async function runProbes(n: number, probes: number): Promise<Sample> {
+  const sample: Sample = {};
+  const project = join(root, "test", ".work", `bench-probe-${n}`);
+  const env = { PULUMI_BACKEND_URL: `file://${join(project, "state")}`, PULUMI_CONFIG_PASSPHRASE: "bench", NODE_OPTIONS: "" };
+  const pulumi = (args: string[]) => ["pulumi", ...args, "--non-interactive", "--cwd", project, "--stack", "bench"];
+  for (const [key, program] of [["upWithout", pulumiProgram(n)], ["upWith", probeProgram(n, probes)]] as const) {
+    rmSync(project, { recursive: true, force: true });
+    mkdirSync(join(project, "state"), { recursive: true });
+    writeFileSync(join(project, "Pulumi.yaml"), "name: bench\nruntime: nodejs\nmain: index.js\n");
+    writeFileSync(join(project, "index.js"), program);
+    const sandbox = await Sandbox.create();
+    try {
+      await timed(sandbox, ["pulumi", "stack", "init", "bench", "--non-interactive", "--cwd", project], env);
+      sample[key] = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+      if (key === "upWith") sample.refreshWith = await timed(sandbox, pulumi(["refresh", "--yes", "--skip-preview"]), env);
+      await timed(sandbox, pulumi(["destroy", "--yes", "--skip-preview"]), env);
+    } finally {
+      await sandbox.destroy();
+      rmSync(project, { recursive: true, force: true });
+    }
+  }
+  return sample;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { sizes: { type: "string", default: "10,50,200" }, runs: { type: "string", default: "3" }, multihost: { type: "string", default: "50" }, out: { type: "string", default: "bench-results.json" } },
+    options: { sizes: { type: "string", default: "10,50,200" }, runs: { type: "string", default: "3" }, multihost: { type: "string", default: "50" }, probes: { type: "string", default: "0" }, "probe-containers": { type: "string", default: "50" }, out: { type: "string", default: "bench-results.json" } },
   });
   const sizes = (values.sizes ?? "10,50,200").split(",").filter(Boolean).map(Number);
   const perMachine = Number(values.multihost ?? "50");
@@ -237,11 +279,15 @@ async function main(): Promise<void> {
     process.stderr.write(`2 machines x ${perMachine} run ${r + 1}/${runs}...\n`);
     multihost.push(await runMultihost(perMachine));
   }
+  // Optional (--probes 100): N containers with and without that many Probes, once.
+  const probes = Number(values.probes ?? "0");
+  const probeContainers = Number(values["probe-containers"] ?? "50");
+  const probeSample = probes > 0 ? await runProbes(probeContainers, probes) : undefined;
   const mh = multihost.length
     ? Object.fromEntries(Object.keys(multihost[0]!).map((k) => { const xs = multihost.map((s) => s[k]!); return [k, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }]; }))
     : undefined;
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, Linux, ${process.version}`;
-  writeFileSync(values.out ?? "bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine, runs, results, ...(mh ? { multihost: { perMachine, ...mh } } : {}) }, null, 2) + "\n");
+  writeFileSync(values.out ?? "bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine, runs, results, ...(mh ? { multihost: { perMachine, ...mh } } : {}), ...(probeSample ? { probes: { containers: probeContainers, probes, ...probeSample } } : {}) }, null, 2) + "\n");
   const fmt = (v: { median: number; min: number; max: number }) => `${(v.median / 1000).toFixed(2)} s (${(v.min / 1000).toFixed(2)}-${(v.max / 1000).toFixed(2)})`;
   const rows = ["shell", "floor", "direct", "pulumiUp", "pulumiNoopUp", "pulumiRefresh", "pulumiDestroy", "pulumiUpTuned", "pulumiDestroyTuned"];
   console.log(`machine: ${machine}; median of ${runs} runs (min-max); ratio to floor`);
@@ -252,6 +298,14 @@ async function main(): Promise<void> {
     console.log(`| pulumi up, ${perMachine} on each of 2 machines over SSH | ${fmt(mh.remoteUp!)} (${(mh.remoteUp!.median / mh.localUp!.median).toFixed(2)}x local) |`);
     console.log(`| no-op pulumi up / destroy, over SSH | ${fmt(mh.remoteNoopUp!)} / ${fmt(mh.remoteDestroy!)} |`);
     console.log(`| SSH round trips per remote container (up) | ${mh.roundTripsPerContainer!.median.toFixed(1)} |`);
+  }
+  if (probeSample) {
+    const s = (k: string) => `${((probeSample[k] ?? NaN) / 1000).toFixed(2)} s`;
+    console.log(`| probes (one run) | time |`);
+    console.log(`|---|---|`);
+    console.log(`| pulumi up, ${probeContainers} containers | ${s("upWithout")} |`);
+    console.log(`| pulumi up, ${probeContainers} containers and ${probes} probes | ${s("upWith")} |`);
+    console.log(`| pulumi refresh, with the probes | ${s("refreshWith")} |`);
   }
   if (sizes.length === 0) return;
   console.log(`| method | ${sizes.map((n) => `N=${n}`).join(" | ")} |`);

@@ -1,6 +1,7 @@
 export * from "./ip";
 export * from "./netns";
 export * from "./neigh";
+export * from "./probe";
 export * from "./link";
 export * from "./macvlan";
 export * from "./tap";

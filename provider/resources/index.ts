@@ -10,6 +10,7 @@ import { NamespaceProvider } from "./namespace";
 import { NeighborProvider } from "./neighbor";
 import { NatRuleProvider } from "./natrule";
 import { PortForwardProvider } from "./portforward";
+import { ProbeProvider } from "./probe";
 import { RouteProvider } from "./route";
 import { RoutingRuleProvider } from "./rule";
 import { SysctlProvider } from "./sysctl";
@@ -17,14 +18,15 @@ import { TapProvider } from "./tap";
 import { VethPairProvider } from "./veth";
 import { VxlanProvider } from "./vxlan";
 
-export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, NeighborProvider, PortForwardProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider, VxlanProvider };
+export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, NeighborProvider, PortForwardProvider, ProbeProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider, VxlanProvider };
 export { natRules } from "./natrule";
 export { portForwardRules } from "./portforward";
+export { describeFlow, probeInputs } from "./probe";
 export * from "./validation";
 export { MachineRunners, placed, type Placement } from "./machines";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule", "neighbor", "vxlan", "container"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule", "neighbor", "vxlan", "container", "probe"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 /** Each kind's provider, acting on the machine each resource names (see machines.ts), else through `local`. */
@@ -50,6 +52,7 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     neighbor: withPlainResults(new NeighborProvider(runner)),
     vxlan: withPlainResults(new VxlanProvider(runner)),
     container: withPlainResults(new ContainerRefProvider()),
+    probe: withPlainResults(new ProbeProvider(runner)),
   };
 }
 

@@ -15,10 +15,11 @@ describeAsRoot("examples/bridge: bridge mode with masquerade and a port forward 
     const preview = await project.preview();
     expect(preview.code).toBe(0);
     expect(preview.stdout).toMatch(/\+ hostnet:index:BridgeNetwork: \(create\)/);
-    await project.up();
+    // The example's Probes (c1 -> c2, c2 -> gateway, c2 -> outside, outside -> forward, outside
+    // -/-> c1) fail `up` when a flow misbehaves: they replace the pings this test sent by hand.
+    const up = await project.up();
+    expect(up.stdout.match(/\+ +pulumi-nodejs:dynamic\/hostnet:Probe \S+ +created/g)).toHaveLength(5);
     const s = ctx.sandbox;
-    expect(await s.succeeds(["ping", "-c1", "-W2", "10.0.3.3"], { netns: "c1" })).toBe(true);
-    expect(await s.succeeds(["ping", "-c1", "-W2", "10.0.3.1"], { netns: "c2" })).toBe(true);
     await s.serve("outside", "tcp", 9000);
     await s.serve("c1", "tcp", 80);
     expect(await s.ask("c2", "tcp", "10.200.0.2", 9000)).toBe("10.200.0.1");

@@ -13,7 +13,11 @@ const fail = (why) => {
 setTimeout(() => mode === "ask" && fail("no answer"), 3000).unref();
 
 if (mode === "serve" && protocol === "tcp") {
-  net.createServer((socket) => socket.end(`peer=${socket.remoteAddress.replace(/^::ffff:/, "")}\n`)).listen(Number(a), () => console.log("listening"));
+  // A client that closes at once (a reachability probe, `nc -z`) resets the connection: not the service's end.
+  net.createServer((socket) => {
+    socket.on("error", () => {});
+    socket.end(`peer=${socket.remoteAddress.replace(/^::ffff:/, "")}\n`);
+  }).listen(Number(a), () => console.log("listening"));
 } else if (mode === "serve" && protocol === "udp") {
   const socket = dgram.createSocket("udp4");
   socket.on("message", (_msg, from) => socket.send(`peer=${from.address}\n`, from.port, from.address));

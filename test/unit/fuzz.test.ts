@@ -15,6 +15,7 @@ import { macvlanInputs } from "../../provider/resources/macvlan";
 import { namespaceInputs } from "../../provider/resources/namespace";
 import { natRuleInputs } from "../../provider/resources/natrule";
 import { neighborInputs } from "../../provider/resources/neighbor";
+import { probeInputs } from "../../provider/resources/probe";
 import { portForwardInputs } from "../../provider/resources/portforward";
 import { routeInputs } from "../../provider/resources/route";
 import { ruleInputs } from "../../provider/resources/rule";
@@ -23,6 +24,7 @@ import { tapInputs } from "../../provider/resources/tap";
 import { interfaceAddress, interfaceName, netnsName } from "../../provider/resources/validation";
 import { vethInputs } from "../../provider/resources/veth";
 import { vxlanInputs } from "../../provider/resources/vxlan";
+import { containerRefInputs } from "../../provider/resources/container";
 import { AddressPool, parseSubnet, toAddress } from "../../sdk/network/ipam";
 import { interfaceNameFor, namespaceNameFor } from "../../sdk/network/names";
 
@@ -432,11 +434,14 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   tap: tapInputs,
   rule: ruleInputs,
   neighbor: neighborInputs,
+  probe: probeInputs,
   vxlan: vxlanInputs,
+  container: containerRefInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
 
 const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
+  container: fc.record({ mode: fc.constantFrom("host", "container"), namespace: validNetns, host: validNetns }, { requiredKeys: ["mode"] }),
   namespace: fc.record({ name: validNetns, loopbackUp: fc.boolean(), adopt: fc.boolean(), tag }, { requiredKeys: ["name", "tag"] }),
   bridge: fc.record(
     { name: validIfName, namespace: validNetns, host: validNetns, addresses: fc.array(fc.oneof(ipv4HostCidr, ipv6HostCidr), { maxLength: 3 }), mtu: fc.integer({ min: 68, max: 65535 }), up: fc.boolean(), adopt: fc.boolean(), tag },
@@ -510,6 +515,10 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
     { requiredKeys: ["priority"] },
   ),
   neighbor: fc.record({ namespace: validNetns, host: validNetns, device: validIfName, address: fc.oneof(ipv4, fc.ipV6()), mac, adopt: fc.boolean() }, { requiredKeys: ["device", "address", "mac"] }),
+  probe: fc.oneof(
+    fc.record({ namespace: validNetns, host: validNetns, protocol: fc.constant("icmp"), address: ipv4, source: ipv4, expect: fc.constantFrom("reachable", "blocked"), count: fc.integer({ min: 1, max: 20 }), timeout: fc.integer({ min: 1, max: 60 }) }, { requiredKeys: ["protocol", "address", "expect"] }),
+    fc.record({ namespace: validNetns, protocol: fc.constantFrom("tcp", "udp"), address: fc.ipV6(), port: fc.integer({ min: 1, max: 65535 }), expect: fc.constantFrom("reachable", "blocked") }, { requiredKeys: ["protocol", "address", "port", "expect"] }),
+  ),
 };
 
 /** Paths of every value in an input (fields, array elements, nested objects). */

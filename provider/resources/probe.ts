@@ -1,0 +1,123 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { Runner } from "../exec";
+import { routeHint, runProbe, type Netns, type ProbeEvidence, type ProbeOutcome, type ProbeSpec } from "../kernel";
+import { checkWith, describeWhere, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { ipAddress, isUnknown, maybeFamilyOf, netnsName } from "./validation";
+
+export const probeInputs = z
+  .object({
+    /** The source namespace: ours, one made by others (by name), or none for the host. */
+    namespace: netnsName.optional(),
+    host: netnsName.optional(),
+    protocol: z.enum(["icmp", "tcp", "udp"]),
+    address: ipAddress,
+    port: z.number().int("port must be an integer").min(1, "port must be 1-65535 (0 is not a port)").max(65535, "port must be 1-65535").optional(),
+    expect: z.enum(["reachable", "blocked"]),
+    source: ipAddress.optional(),
+    count: z.number().int("count must be an integer").min(1, "count must be 1-20").max(20, "count must be 1-20").default(1),
+    /** Seconds per attempt; a `blocked` flow costs the whole of it. */
+    timeout: z.number().min(0.2, "timeout must be 0.2-60 seconds").max(60, "timeout must be 0.2-60 seconds").default(2),
+    adopt: z.boolean().optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (isUnknown(p.protocol)) return;
+    if (p.protocol === "icmp" && p.port !== undefined && !isUnknown(p.port)) {
+      ctx.addIssue({ code: "custom", path: ["port"], message: `port ${p.port} given for protocol icmp, which has no ports` });
+    }
+    if (p.protocol !== "icmp" && p.port === undefined) ctx.addIssue({ code: "custom", path: ["port"], message: `port is required for protocol ${p.protocol}` });
+    if (p.source === undefined || isUnknown(p.source) || isUnknown(p.address)) return;
+    const sf = maybeFamilyOf(p.source);
+    const af = maybeFamilyOf(p.address);
+    if (sf && af && sf !== af) ctx.addIssue({ code: "custom", path: ["source"], message: `source ${p.source} is ${sf} but address ${p.address} is ${af}` });
+  });
+export type ProbeInputs = z.infer<typeof probeInputs>;
+
+export type Observed = "reachable" | "blocked";
+
+export interface ProbeOutputs extends ProbeInputs {
+  readonly observed: Observed;
+  readonly evidence: ProbeEvidence;
+  readonly detail: string;
+  readonly schemaVersion: number;
+}
+
+function specOf(p: ProbeInputs): ProbeSpec {
+  return { protocol: p.protocol, address: p.address, count: p.count, timeout: p.timeout, ...(p.port !== undefined ? { port: p.port } : {}), ...(p.source ? { source: p.source } : {}) };
+}
+
+/** "tcp 10.0.3.2:80 from netns web (source 10.0.3.1)". */
+export function describeFlow(p: ProbeInputs, where: Netns): string {
+  const target = p.port !== undefined ? `${p.address.includes(":") ? `[${p.address}]` : p.address}:${p.port}` : p.address;
+  return `${p.protocol} ${target} from ${describeWhere(where)}${p.source ? ` (source ${p.source})` : ""}`;
+}
+
+/** The sentence `pulumi up` fails with: what was sent, from where, what came back, and the likely hop. */
+export async function mismatchMessage(runner: Runner, p: ProbeInputs, where: Netns, outcome: ProbeOutcome & { readonly argv: readonly string[] }): Promise<string> {
+  const observed: Observed = outcome.reached ? "reachable" : "blocked";
+  const head = `probe ${describeFlow(p, where)}: expected ${p.expect}, observed ${observed}: ${outcome.detail} (sent with: ${outcome.argv.join(" ")})`;
+  if (outcome.evidence === "error") return head;
+  const route = await routeHint(runner, where, p.address, p.source);
+  const routeText = `route in ${describeWhere(where)}: ${route.text}`;
+  let hop: string;
+  if (outcome.reached) hop = "nothing on the way filters this flow";
+  else if (!route.routed) hop = `likely hop: the source namespace itself, which has no route to ${p.address}`;
+  else if (outcome.from) hop = `likely hop: ${outcome.from}, which sent the ICMP error`;
+  else if (route.gateway) hop = `likely hop: the gateway ${route.gateway} or beyond (a drop, or no route back)`;
+  else hop = `likely hop: the target or its link (no answer on a directly connected network)`;
+  return `${head}; ${routeText}; ${hop}`;
+}
+
+/**
+ * A declared flow proven with real packets: create and update send the probe and fail when the
+ * flow does not behave as `expect` says; read sends it again and reports `observed`, so a flow
+ * that changed shows as drift in `pulumi refresh` and the next `pulumi up` proves it again.
+ * Nothing in the kernel is changed and nothing is left running; delete has nothing to remove.
+ */
+export class ProbeProvider implements pulumi.dynamic.ResourceProvider {
+  constructor(private readonly runner: Runner) {}
+
+  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+    return checkWith(probeInputs, news);
+  }
+
+  async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+    const fields = ["namespace", "host", "protocol", "address", "port", "expect", "source", "count", "timeout"] as const;
+    const changed = fields.some((f) => isUnknown(news[f]) || JSON.stringify(olds[f]) !== JSON.stringify(news[f]));
+    // A refresh that saw the flow differ from `expect` leaves that in `observed`: prove it again.
+    const drifted = olds.observed !== undefined && olds.observed !== news.expect;
+    return { changes: changed || drifted, replaces: [], deleteBeforeReplace: false };
+  }
+
+  async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
+    const inputs = probeInputs.parse(raw);
+    const outs = await this.prove(inputs);
+    return { id: `probe/${idPart(whereOf(inputs.namespace, inputs.host))}/${inputs.protocol}/${inputs.address}/${inputs.port ?? "-"}`, outs };
+  }
+
+  async update(_id: string, _olds: Props, raw: Props): Promise<pulumi.dynamic.UpdateResult> {
+    return { outs: await this.prove(probeInputs.parse(raw)) };
+  }
+
+  async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+    const stored = probeInputs.parse(props);
+    const outcome = await runProbe(this.runner, whereOf(stored.namespace, stored.host), specOf(stored));
+    return { id, props: this.outputs(stored, outcome) };
+  }
+
+  async delete(): Promise<void> {
+    // A probe leaves nothing in the kernel.
+  }
+
+  private async prove(inputs: ProbeInputs): Promise<ProbeOutputs> {
+    const where = whereOf(inputs.namespace, inputs.host);
+    const outcome = await runProbe(this.runner, where, specOf(inputs));
+    const observed: Observed = outcome.reached ? "reachable" : "blocked";
+    if (outcome.evidence === "error" || observed !== inputs.expect) throw new Error(await mismatchMessage(this.runner, inputs, where, outcome));
+    return this.outputs(inputs, outcome);
+  }
+
+  private outputs(inputs: ProbeInputs, outcome: ProbeOutcome): ProbeOutputs {
+    return { ...inputs, observed: outcome.reached ? "reachable" : "blocked", evidence: outcome.evidence, detail: outcome.detail, schemaVersion: SCHEMA_VERSION };
+  }
+}

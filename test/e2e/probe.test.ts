@@ -1,0 +1,58 @@
+// Probe through the real pulumi CLI in a sandbox: reachable and blocked flows proven by `up`, a
+// flow that does not behave failing `up` with a clear message, a route deleted by hand shown
+// by `refresh` as drift, and `up` proving the flow again once the route is back.
+import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+
+jest.setTimeout(300_000);
+
+const PROGRAM = `
+const cfg = new pulumi.Config();
+const ea = new hostnet.Namespace("p-ea", { name: "p-ea" });
+const eb = new hostnet.Namespace("p-eb", { name: "p-eb", loopbackUp: true });
+const link = new hostnet.VethPair("p-link", { name: "eth0", namespace: ea.name, addresses: ["10.94.0.1/24"], peer: { name: "eth0", namespace: eb.name, addresses: ["10.94.0.2/24"] } });
+const far = new hostnet.Address("p-far", { namespace: eb.name, device: "lo", address: "10.95.0.1/24" }, { dependsOn: [eb] });
+const route = new hostnet.Route("p-route", { namespace: ea.name, destination: "10.95.0.0/24", via: "10.94.0.2" }, { dependsOn: [link] });
+const after = { dependsOn: [link, far, route] };
+new hostnet.Probe("p-reach", { namespace: ea.name, protocol: "icmp", address: "10.95.0.1", expect: "reachable" }, after);
+new hostnet.Probe("p-reset", { namespace: ea.name, protocol: "tcp", address: "10.95.0.1", port: 80, expect: "reachable" }, after);
+new hostnet.Probe("p-blocked", { namespace: ea.name, protocol: "udp", address: "10.96.0.1", port: 53, expect: "blocked" }, after);
+if (cfg.getBoolean("bad")) new hostnet.Probe("p-bad", { namespace: ea.name, protocol: "tcp", address: "10.94.0.2", port: 22, expect: "blocked" }, after);
+`;
+
+describeAsRoot("Probe through pulumi", () => {
+  const ctx = useSandbox();
+  const project = usePulumiProject(ctx, "probe");
+
+  test("up proves reachable and blocked flows; a flow that does not behave fails up, saying why", async () => {
+    project.writeProgram(PROGRAM);
+    await project.config("bad", "true");
+    const failed = await project.cli(["up", "--yes", "--skip-preview", "--stack", "test"]);
+    expect(failed.code).not.toBe(0);
+    expect(failed.output).toContain(
+      "probe tcp 10.94.0.2:22 from netns p-ea: expected blocked, observed reachable: TCP reset from 10.94.0.2 (its stack answered; nothing listens on port 22)",
+    );
+    expect(failed.output).toContain("route in netns p-ea: dev eth0 src 10.94.0.1; nothing on the way filters this flow");
+    await project.config("bad", "false");
+    const up = await project.up();
+    expect(up.output).not.toMatch(/error/i);
+  });
+
+  test("refresh shows a flow broken by hand as drift; up puts the route back and proves the flow again", async () => {
+    await ctx.sandbox.run(["ip", "-n", "p-ea", "route", "del", "10.95.0.0/24"]);
+    const refresh = await project.refresh();
+    const updated = [...refresh.stdout.matchAll(/~ +pulumi-nodejs:dynamic\/hostnet:Probe (\S+) +updated/g)].map((m) => m[1]).sort();
+    expect(updated).toEqual(["p-reach", "p-reset"]);
+    expect(refresh.stdout).toMatch(/- +pulumi-nodejs:dynamic\/hostnet:Route p-route +deleted/);
+    const up = await project.up();
+    expect(up.stdout).toMatch(/\+ +pulumi-nodejs:dynamic\/hostnet:Route p-route +created/);
+    expect([...up.stdout.matchAll(/~ +pulumi-nodejs:dynamic\/hostnet:Probe (\S+) +updated/g)].map((m) => m[1]).sort()).toEqual(["p-reach", "p-reset"]);
+    // Proven again: a refresh now finds every flow as declared.
+    const again = await project.refresh();
+    expect(again.stdout).not.toMatch(/hostnet:Probe \S+ +updated/);
+  });
+
+  test("destroy leaves the sandbox as it was", async () => {
+    await project.destroy();
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+});

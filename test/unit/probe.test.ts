@@ -1,0 +1,114 @@
+// Probe without a kernel: the argv it sends, how ping's and nc's words are read, check, diff,
+// and the message `pulumi up` fails with.
+import { CommandError, FakeRunner } from "../../provider/exec";
+import { parseNc, parsePing, probeCommand, routeHint, type ProbeSpec } from "../../provider/kernel";
+import { makeProviders } from "../../provider/resources";
+
+const tcp: ProbeSpec = { protocol: "tcp", address: "10.0.3.2", port: 80, count: 1, timeout: 2 };
+const udp: ProbeSpec = { ...tcp, protocol: "udp", port: 53 };
+const icmp: ProbeSpec = { protocol: "icmp", address: "10.0.3.2", count: 3, timeout: 1 };
+
+describe("probe argv", () => {
+  test("icmp: ping in the source netns, quick interval for several echoes, source with -I", () => {
+    const c = probeCommand("web", { ...icmp, source: "10.0.3.1" });
+    expect(c.netns).toBe("web");
+    expect(c.argv.join(" ")).toBe("ping -n -c 3 -i 0.2 -W 1 -I 10.0.3.1 10.0.3.2");
+    expect(probeCommand(undefined, { ...icmp, count: 1 }).argv.join(" ")).toBe("ping -n -c 1 -W 1 10.0.3.2");
+  });
+
+  test("tcp and udp: nc, verbose (it tells why only then), connect-only, source with -s", () => {
+    expect(probeCommand(undefined, tcp).argv.join(" ")).toBe("nc -n -v -z -w 2 10.0.3.2 80");
+    expect(probeCommand("web", { ...udp, source: "10.0.3.1" }).argv.join(" ")).toBe("nc -n -v -z -u -w 2 -s 10.0.3.1 10.0.3.2 53");
+  });
+
+  test("the runner's own timeout bounds every attempt", () => {
+    expect(probeCommand(undefined, icmp).timeoutMs).toBeGreaterThan(3 * 1000);
+  });
+});
+
+describe("probe outcomes, from the words measured here (iputils 20221126, netcat-openbsd 1.219)", () => {
+  test("ping", () => {
+    expect(parsePing(0, "1 packets transmitted, 1 received, 0% packet loss", "", icmp)).toMatchObject({ reached: true, evidence: "answer" });
+    const icmpError = "PING 10.9.7.1 (10.9.7.1) 56(84) bytes of data.\nFrom 10.9.0.2 icmp_seq=1 Destination Host Unreachable\n\n--- 10.9.7.1 ping statistics ---\n1 packets transmitted, 0 received, +1 errors, 100% packet loss, time 0ms\n";
+    expect(parsePing(1, icmpError, "", icmp)).toMatchObject({ reached: false, evidence: "unreachable", from: "10.9.0.2", detail: 'ICMP "Destination Host Unreachable" from 10.9.0.2' });
+    expect(parsePing(1, "From 10.9.0.2 icmp_seq=1 Packet filtered\n", "", icmp)).toMatchObject({ evidence: "unreachable", detail: 'ICMP "Packet filtered" from 10.9.0.2' });
+    expect(parsePing(1, "1 packets transmitted, 0 received, 100% packet loss", "", icmp)).toMatchObject({ reached: false, evidence: "nothing" });
+    expect(parsePing(2, "", "ping: connect: Network is unreachable\n", icmp)).toMatchObject({ evidence: "no-route" });
+    expect(parsePing(2, "", "ping: bind: Cannot assign requested address\n", icmp)).toMatchObject({ evidence: "error" });
+  });
+
+  test("nc, tcp: an accepted connection and a reset both reach the target's stack", () => {
+    expect(parseNc(0, "Connection to 10.0.3.2 80 port [tcp/*] succeeded!\n", tcp)).toMatchObject({ reached: true, evidence: "answer" });
+    expect(parseNc(1, "nc: connect to 10.0.3.2 port 80 (tcp) failed: Connection refused\n", tcp)).toMatchObject({ reached: true, evidence: "refused" });
+    expect(parseNc(1, "nc: connect to 10.0.3.2 port 81 (tcp) timed out: Operation now in progress\n", tcp)).toMatchObject({ reached: false, evidence: "nothing" });
+    expect(parseNc(1, "nc: connect to 10.9.9.2 port 80 (tcp) failed: Network is unreachable\n", tcp)).toMatchObject({ evidence: "no-route" });
+    expect(parseNc(1, "nc: connect to 10.9.7.1 port 80 (tcp) failed: No route to host\n", tcp)).toMatchObject({ reached: false, evidence: "unreachable" });
+    expect(parseNc(1, "nc: bind failed: Cannot assign requested address\n", tcp)).toMatchObject({ evidence: "error" });
+  });
+
+  test("nc, udp: a silent exit 1 is the target's ICMP port unreachable; success means nothing came back", () => {
+    expect(parseNc(1, "", udp)).toMatchObject({ reached: true, evidence: "refused" });
+    expect(parseNc(0, "Connection to 10.0.3.2 53 port [udp/*] succeeded!\n", udp)).toMatchObject({ reached: false, evidence: "nothing" });
+    expect(parseNc(1, "nc: connect to 10.9.9.2 port 53 (udp) failed: Network is unreachable\n", udp)).toMatchObject({ evidence: "no-route" });
+  });
+
+  test("route hint: the next hop, or the kernel's words when there is no route", async () => {
+    const routed = new FakeRunner().on(["ip"], { stdout: '[{"dst":"10.9.7.1","gateway":"10.9.0.2","dev":"va","prefsrc":"10.9.0.1","flags":[],"uid":0,"cache":[]}]\n', stderr: "" });
+    expect(await routeHint(routed, "a", "10.9.7.1", undefined)).toEqual({ routed: true, text: "via 10.9.0.2 dev va src 10.9.0.1", gateway: "10.9.0.2" });
+    expect(routed.lines).toEqual(["ip -json -n a route get 10.9.7.1"]);
+    const none = new FakeRunner().on(["ip"], new CommandError(["ip"], 2, "RTNETLINK answers: Network is unreachable\nCommand failed -:1\n"));
+    expect(await routeHint(none, "a", "10.9.9.3", "10.9.0.1")).toEqual({ routed: false, text: "RTNETLINK answers: Network is unreachable" });
+  });
+});
+
+describe("Probe provider", () => {
+  const base = { protocol: "tcp", address: "10.0.3.2", port: 80, expect: "reachable" };
+
+  test.each([
+    [{ ...base, port: 0 }, "port", /1-65535 \(0 is not a port\)/],
+    [{ ...base, port: undefined }, "port", /required for protocol tcp/],
+    [{ ...base, protocol: "icmp" }, "port", /port 80 given for protocol icmp/],
+    [{ ...base, source: "fd00::1" }, "source", /source fd00::1 is ipv6 but address 10.0.3.2 is ipv4/],
+    [{ ...base, namespace: "../etc" }, "namespace", /namespace name may use only/],
+    [{ ...base, address: "10.0.3" }, "address", /four decimal parts/],
+    [{ ...base, expect: "open" }, "expect", /./],
+  ])("check refuses %j at %s", async (news, property, reason) => {
+    const result = await makeProviders(new FakeRunner()).probe.check!({}, news);
+    const failure = result.failures?.find((f) => f.property === property);
+    expect(failure?.reason).toMatch(reason);
+  });
+
+  test("create proves the flow; a mismatch fails with what was sent, what came back and the likely hop", async () => {
+    const ok = new FakeRunner().on(["nc"], new CommandError(["nc"], 1, "nc: connect to 10.0.3.2 port 80 (tcp) failed: Connection refused\n"));
+    const made = await makeProviders(ok).probe.create({ ...base, count: 1, timeout: 2 });
+    expect(made.outs).toMatchObject({ observed: "reachable", evidence: "refused" });
+    expect(made.id).toBe("probe/-/tcp/10.0.3.2/80");
+
+    const broken = new FakeRunner()
+      .on(["nc"], new CommandError(["nc"], 1, "nc: connect to 10.0.3.2 port 80 (tcp) failed: Network is unreachable\n"))
+      .on(["ip"], new CommandError(["ip"], 2, "RTNETLINK answers: Network is unreachable"));
+    await expect(makeProviders(broken).probe.create({ ...base, namespace: "web", count: 1, timeout: 2 })).rejects.toThrow(
+      "probe tcp 10.0.3.2:80 from netns web: expected reachable, observed blocked: network is unreachable (sent with: ip netns exec web nc -n -v -z -w 2 10.0.3.2 80); route in netns web: RTNETLINK answers: Network is unreachable; likely hop: the source namespace itself, which has no route to 10.0.3.2",
+    );
+    expect(broken.calls.map((c) => c.argv[0])).toEqual(["nc", "ip"]);
+  });
+
+  test("a blocked flow that answers fails too; tcp tries `count` times until one gets through", async () => {
+    let attempts = 0;
+    const runner = new FakeRunner().on(["nc"], () => (++attempts < 2 ? new CommandError(["nc"], 1, "nc: connect to 10.0.3.2 port 80 (tcp) timed out: Operation now in progress\n") : { stdout: "", stderr: "" }));
+    await expect(makeProviders(runner).probe.create({ ...base, expect: "blocked", count: 3, timeout: 1 })).rejects.toThrow(/expected blocked, observed reachable: connection to 10.0.3.2 port 80 accepted .*nothing on the way filters this flow/);
+    expect(attempts).toBe(2);
+  });
+
+  test("read reports what it sees; diff asks for an update when refresh saw a flow differ from expect", async () => {
+    const runner = new FakeRunner().on(["ping"], new CommandError(["ping"], 1, "", undefined, "1 packets transmitted, 0 received, 100% packet loss\n"));
+    const p = makeProviders(runner).probe;
+    const stored = { protocol: "icmp", address: "10.0.3.2", expect: "reachable", count: 1, timeout: 1, observed: "reachable", evidence: "answer", detail: "echo reply from 10.0.3.2", schemaVersion: 1 };
+    const read = await p.read!("probe/-/icmp/10.0.3.2/-", stored);
+    expect(read.props).toMatchObject({ observed: "blocked", evidence: "nothing" });
+    const inputs = { protocol: "icmp", address: "10.0.3.2", expect: "reachable", count: 1, timeout: 1 };
+    expect((await p.diff!("id", stored, inputs)).changes).toBe(false);
+    expect((await p.diff!("id", read.props ?? {}, inputs)).changes).toBe(true);
+    expect((await p.diff!("id", stored, { ...inputs, timeout: 2 })).replaces).toEqual([]);
+  });
+});
