@@ -134,6 +134,20 @@ function collectUnknownPaths(value: unknown, path: (string | number)[], out: str
   }
 }
 
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, key) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined), root);
+}
+
+/**
+ * The reason with the rejected value in it: Pulumi prints nested or unset values as
+ * `{<nil>}`, so the message itself must say what was refused.
+ */
+function withValue(message: string, value: unknown): string {
+  const shown = value === undefined ? "no value" : JSON.stringify(value);
+  const bare = typeof value === "string" ? value : shown;
+  return message.includes(bare) ? message : `${message} (got ${shown})`;
+}
+
 /**
  * Validates inputs with a zod schema. Values still unknown at preview are not judged: the
  * check runs again with real values before anything is created.
@@ -144,7 +158,7 @@ export function validate<T extends z.ZodTypeAny>(schema: T, news: unknown): { va
   const parsed = schema.safeParse(news);
   if (parsed.success) return { value: parsed.data, failures: [] };
   const failures = parsed.error.issues
-    .map((issue) => ({ property: propertyPath(issue.path) || "(inputs)", reason: issue.message }))
+    .map((issue) => ({ property: propertyPath(issue.path) || "(inputs)", reason: withValue(issue.message, valueAt(news, issue.path)) }))
     .filter((f) => !unknownPaths.some((p) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`)));
   return { failures };
 }
