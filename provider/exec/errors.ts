@@ -18,6 +18,21 @@ export function classifyStderr(stderr: string): ErrorKind {
   return "other";
 }
 
+/** File tools the provider runs on its own records (the sysctl ledger); their last word is the path. */
+const FILE_TOOLS = new Set(["mkdir", "tee", "ln", "rm", "rmdir", "cat", "ls"]);
+
+/**
+ * What a refused command needs: a file tool needs access to its path, not a capability, so
+ * naming CAP_NET_ADMIN there would send the user the wrong way.
+ */
+function permissionHint(argv: readonly string[]): string {
+  const tool = argv[0] === "ip" && argv[1] === "netns" && argv[2] === "exec" ? argv[4] : argv[0];
+  if (tool !== undefined && FILE_TOOLS.has(tool)) {
+    return ` (pulumi-hostnet needs permission to write ${argv.at(-1) ?? "its records"}: run pulumi as root, or let its user write that directory)`;
+  }
+  return " (pulumi-hostnet needs CAP_NET_ADMIN to change links, routes and firewall rules, and CAP_SYS_ADMIN to make namespaces: run pulumi as root, or grant those capabilities)";
+}
+
 /** A command that exited non-zero (or timed out): carries everything a user needs to see why. */
 export class CommandError extends Error {
   readonly argv: readonly string[];
@@ -30,10 +45,7 @@ export class CommandError extends Error {
   constructor(argv: readonly string[], exitCode: number | undefined, stderr: string, kind?: ErrorKind, stdout = "") {
     const words = stderr.trim() || `exit code ${exitCode ?? "unknown"}`;
     const resolvedKind = kind ?? classifyStderr(stderr);
-    const hint =
-      resolvedKind === "permission"
-        ? " (pulumi-hostnet needs CAP_NET_ADMIN to change links, routes and firewall rules, and CAP_SYS_ADMIN to make namespaces: run pulumi as root, or grant those capabilities)"
-        : "";
+    const hint = resolvedKind === "permission" ? permissionHint(argv) : "";
     super(`${argv.join(" ")}: ${words}${hint}`);
     this.name = "CommandError";
     this.argv = argv;
