@@ -1,4 +1,4 @@
-import { isExists, isNotFound, type Runner } from "../exec";
+import { isExists, isNotFound, withContext, type Runner } from "../exec";
 import type { Netns } from "./ip";
 
 /** Reads a sysctl (e.g. net.ipv4.ip_forward) in a namespace; /proc/sys/net is per netns. */
@@ -25,8 +25,12 @@ export const SYSCTL_LEDGER_DIR = "/run/pulumi-hostnet/sysctl";
 export class SysctlLedger {
   constructor(private readonly runner: Runner) {}
 
+  private netnsDir(netns: Netns): string {
+    return `${SYSCTL_LEDGER_DIR}/${netns ?? "-"}`;
+  }
+
   private dir(netns: Netns, key: string): string {
-    return `${SYSCTL_LEDGER_DIR}/${netns ?? "-"}/${key}`;
+    return `${this.netnsDir(netns)}/${key}`;
   }
 
   private async sh(argv: string[], stdin?: string): Promise<string> {
@@ -46,8 +50,14 @@ export class SysctlLedger {
   /** Claims the key for `owner`; records `found` as the original unless one is recorded. Returns the original. */
   async claim(netns: Netns, key: string, owner: string, found: string): Promise<string> {
     const dir = this.dir(netns, key);
-    await this.sh(["mkdir", "-p", "--", `${dir}/owners`]);
-    await this.sh(["tee", "--", `${dir}/owners/${encodeURIComponent(owner)}`], owner);
+    try {
+      await this.addOwner(dir, owner);
+    } catch (err) {
+      // A release of another key may have just removed the emptied parents (rmdir) between
+      // our mkdir and tee: make them again, once.
+      if (!isNotFound(err)) throw withContext(err, `record the claim on ${key} under ${dir}`);
+      await this.addOwner(dir, owner).catch((again: unknown) => Promise.reject(withContext(again, `record the claim on ${key} under ${dir}`)));
+    }
     const draft = `${dir}/original.${process.pid}.${Math.random().toString(36).slice(2)}`;
     await this.sh(["tee", "--", draft], found);
     try {
@@ -58,6 +68,11 @@ export class SysctlLedger {
       await this.sh(["rm", "-f", "--", draft]);
     }
     return (await this.original(netns, key)) ?? found;
+  }
+
+  private async addOwner(dir: string, owner: string): Promise<void> {
+    await this.sh(["mkdir", "-p", "--", `${dir}/owners`]);
+    await this.sh(["tee", "--", `${dir}/owners/${encodeURIComponent(owner)}`], owner);
   }
 
   /** Drops `owner`'s claim; returns the original when no claim is left (and forgets the key). */
@@ -74,6 +89,15 @@ export class SysctlLedger {
     if (owners.trim() !== "") return { last: false, original: undefined };
     const original = await this.original(netns, key);
     await this.sh(["rm", "-rf", "--", dir]);
+    // The parents we made go once empty, with rmdir: a directory another claim has just
+    // written into is not empty, and rmdir then leaves it (and the ones above it) alone.
+    for (const parent of [this.netnsDir(netns), SYSCTL_LEDGER_DIR]) {
+      try {
+        await this.sh(["rmdir", "--", parent]);
+      } catch {
+        break; // not empty (someone else's record), already gone, or not ours to remove
+      }
+    }
     return { last: true, original };
   }
 }
