@@ -1,0 +1,55 @@
+// Defects of issue 15 through the real pulumi CLI: IPv6 hairpin of a standalone forward (8).
+import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+
+jest.setTimeout(300_000);
+
+describeAsRoot("issue 15 through pulumi", () => {
+  const ctx = useSandbox();
+  const a = usePulumiProject(ctx, "i15-a");
+
+  describe("IPv6 hairpin, standalone PortForward and BridgeEndpoint alike (8)", () => {
+    /** DAD of the addresses pulumi made (the test's own use nodad): wait until none is tentative. */
+    const settled = async (netns?: string) => {
+      for (let i = 0; i < 50; i++) {
+        if ((await ctx.sandbox.run(["ip", "-6", "addr", "show", "tentative"], { netns })).trim() === "") return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`addresses still tentative in ${netns ?? "the host"}`);
+    };
+
+    test("a neighbour on the target's subnet reaches it through the host's address, masqueraded", async () => {
+      a.writeProgram(`
+const br = new hostnet.Bridge("br6", { name: "br6", addresses: ["fd00:6::1/64"] });
+new hostnet.Sysctl("fwd6", { key: "net.ipv6.conf.all.forwarding", value: "1" });
+new hostnet.PortForward("t1", { protocol: "tcp", hostPort: 18080, target: "fd00:6::2", targetPort: 80 }, { dependsOn: [br] });
+new hostnet.BridgeEndpoint("e6", { namespace: "e6", bridge: br.name, hostInterface: "vh-e6", address: "fd00:6::3/64", gateway: "fd00:6::1",
+                                   ports: [{ hostPort: 18443, targetPort: 80 }] });`);
+      await a.up();
+      // The target and its neighbour, made by hand on the same bridge.
+      for (const [ns, address] of [["t1", "fd00:6::2/64"], ["n1", "fd00:6::4/64"]] as const) {
+        await ctx.sandbox.run(["ip", "netns", "add", ns]);
+        await ctx.sandbox.run(["ip", "link", "add", `vh-${ns}`, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+        await ctx.sandbox.run(["ip", "link", "set", `vh-${ns}`, "master", "br6", "up"]);
+        await ctx.sandbox.run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+        await ctx.sandbox.run(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+        await ctx.sandbox.run(["ip", "-n", ns, "addr", "add", address, "dev", "eth0", "nodad"]);
+        await ctx.sandbox.run(["ip", "-n", ns, "-6", "route", "add", "default", "via", "fd00:6::1"]);
+      }
+      await settled();
+      await settled("e6");
+      await ctx.sandbox.serve("t1", "tcp", 80);
+      await ctx.sandbox.serve("e6", "tcp", 80);
+      expect(await ctx.sandbox.ask("n1", "tcp", "fd00:6::1", 18080)).toBe("fd00:6::1");
+      expect(await ctx.sandbox.ask("n1", "tcp", "fd00:6::1", 18443)).toBe("fd00:6::1");
+      expect(await ctx.sandbox.ask("t1", "tcp", "fd00:6::1", 18443)).toBe("fd00:6::1");
+      const nft = await ctx.sandbox.run(["nft", "list", "table", "ip6", "hostnet"]);
+      expect(nft).toMatch(/ip6 saddr fd00:6::\/64 ip6 daddr fd00:6::2 tcp dport 80 ct status dnat masquerade comment "hostnet:i15-a\/test\/t1"/);
+      // The servers keep t1's namespace alive after its name goes: delete the test's links first.
+      for (const ns of ["t1", "n1"]) {
+        await ctx.sandbox.run(["ip", "link", "delete", `vh-${ns}`]);
+        await ctx.sandbox.run(["ip", "netns", "delete", ns]);
+      }
+      await a.destroy();
+    });
+  });
+});
