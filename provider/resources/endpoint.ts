@@ -4,7 +4,7 @@ import { isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
 import { addNetns, addNetnsWords, addrWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, findRoute, ipCommands, linkSetWords, linkStateFrom, netnsPath, ourRouteWords, routeShowWords, showLink, showLinkWords, showRoute, type LinkState } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
-import { applyRules, countRules, firewallChoice, portOrRange, type BackendName } from "./firewall";
+import { applyRules, countRules, firewallChoice, portOrRange, takenPortIssues, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
 import { deleteRules, moveRules, repairsDrift } from "./natrule";
 import { portForwardRules, portMappingIssues } from "./portforward";
@@ -91,7 +91,16 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
   async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
-    return checkWith(endpointInputs, news);
+    const result = checkWith(endpointInputs, news);
+    // Preview already names another owner's forward on a port, where the kernel can be read.
+    const known = endpointInputs.safeParse(result.inputs ?? {});
+    if (result.failures?.length || !known.success) return result;
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    for (const [i, port] of known.data.ports.entries()) {
+      const issues = await takenPortIssues(this.runner, known.data.host, endpointRules({ ...known.data, ports: [port] }));
+      failures.push(...issues.map((reason) => ({ property: `ports[${i}].hostPort`, reason })));
+    }
+    return failures.length ? { failures } : result;
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Runner } from "../exec";
-import { firewall, type Netns } from "../kernel";
+import { firewall, sharedRead, type Netns } from "../kernel";
 import { ipAddress, maybeFamilyOf, networkCidr } from "./validation";
 
 export const firewallChoice = z.enum(["auto", "nftables", "iptables"]).default("auto");
@@ -45,8 +45,36 @@ function backendFor(runner: Runner, choice: firewall.BackendChoice | BackendName
 /** Makes the rules tagged `set.tag` exactly `set.rules`, one host at a time; returns the backend used. */
 export async function applyRules(runner: Runner, where: Netns, choice: firewall.BackendChoice | BackendName, set: firewall.TaggedRules): Promise<BackendName> {
   const backend = await backendFor(runner, choice);
-  await firewall.applyCoalesced(backend, where, set);
+  await firewall.applyCoalesced(backend, where, set, [otherBackend(runner, backend.name)]);
   return backend.name;
+}
+
+/** The backend a resource did not choose: another stack's forwards may be there. */
+function otherBackend(runner: Runner, name: BackendName): firewall.FirewallBackend {
+  return name === "nftables" ? new firewall.IptablesBackend(runner) : new firewall.NftBackend(runner);
+}
+
+/**
+ * Host ports of `set` that another owner's forward holds already, as messages, read from both
+ * backends; for check (preview), which cannot fail on what it cannot read: a namespace not
+ * made yet, a missing tool or permission. The create checks again before it writes.
+ */
+export async function takenPortIssues(runner: Runner, where: Netns, set: firewall.TaggedRules): Promise<string[]> {
+  const wanted = firewall.listenersOf(set);
+  if (wanted.length === 0) return [];
+  const issues: string[] = [];
+  for (const backend of [new firewall.NftBackend(runner), new firewall.IptablesBackend(runner)]) {
+    let taken: firewall.HostPortListener[];
+    try {
+      taken = await sharedRead(runner, `listeners ${backend.name} ${where ?? ""} ${set.family}`, () => backend.listeners(where, set.family));
+    } catch {
+      continue;
+    }
+    for (const w of wanted) {
+      for (const t of taken) if (t.tag !== set.tag && firewall.overlaps(w, t)) issues.push(firewall.conflictMessage(w, t, backend.name));
+    }
+  }
+  return issues;
 }
 
 export async function countRules(runner: Runner, where: Netns, backend: BackendName, family: firewall.IpFamily, tag: string): Promise<number> {

@@ -1,4 +1,5 @@
-// Defects of issue 15 through the real pulumi CLI: IPv6 hairpin of a standalone forward (8).
+// Defects of issue 15 through the real pulumi CLI: host ports two stacks both forward (2),
+// IPv6 hairpin of a standalone forward (8).
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 
 jest.setTimeout(300_000);
@@ -6,6 +7,54 @@ jest.setTimeout(300_000);
 describeAsRoot("issue 15 through pulumi", () => {
   const ctx = useSandbox();
   const a = usePulumiProject(ctx, "i15-a");
+  const b = usePulumiProject(ctx, "i15-b");
+
+  describe("two stacks cannot forward one host port (2)", () => {
+    test("stack A holds tcp/18080 (nftables) and udp/7000-7010 (iptables)", async () => {
+      // iptables-nft leaves its tables' built-in chains when our last chain goes: let them exist
+      // before, as on a host that has used iptables, and take them away at the end.
+      await ctx.sandbox.run(["iptables-restore"], { stdin: "*nat\nCOMMIT\n*filter\nCOMMIT\n" });
+      a.writeProgram(`
+new hostnet.PortForward("web", { protocol: "tcp", hostPort: 18080, target: "10.0.3.2", targetPort: 80, firewallBackend: "nftables" });
+new hostnet.PortForward("dns", { protocol: "udp", hostPort: "7000-7010", target: "10.0.3.2", firewallBackend: "iptables" });`);
+      await a.up();
+    });
+
+    test.each([
+      ["the same port, nftables", "hostPort", "hostnet:i15-a/test/web", "tcp/18080", `new hostnet.PortForward("web", { protocol: "tcp", hostPort: 18080, target: "10.0.4.2", firewallBackend: "nftables" });`],
+      ["an overlapping range, iptables", "hostPort", "hostnet:i15-a/test/dns", "udp/7005-7020", `new hostnet.PortForward("dns", { protocol: "udp", hostPort: "7005-7020", target: "10.0.4.2", firewallBackend: "iptables" });`],
+      ["a port of A's iptables rule, from nftables", "hostPort", "hostnet:i15-a/test/dns", "udp/7010", `new hostnet.PortForward("dns", { protocol: "udp", hostPort: 7010, target: "10.0.4.2", firewallBackend: "nftables" });`],
+      ["a BridgeEndpoint's port range", "ports[0].hostPort", "hostnet:i15-a/test/web", "tcp/18070-18090",
+        `new hostnet.BridgeEndpoint("c", { namespace: "i15c", bridge: "br-none", hostInterface: "vh-i15c", address: "10.0.4.2/24", ports: [{ hostPort: "18070-18090" }] });`],
+    ])("stack B forwarding %s fails at preview and at up, naming A's resource and the port", async (_what, field, holder, port, code) => {
+      b.writeProgram(code);
+      const preview = await b.preview();
+      expect(preview.code).not.toBe(0);
+      expect(preview.output).toContain(`property ${field} value`);
+      expect(preview.output).toContain(`host port ${port} is already forwarded by ${holder}`);
+      const up = await b.cli(["up", "--yes", "--skip-preview", "--stack", "test"]);
+      expect(up.code).not.toBe(0);
+      expect(up.output).toContain(`is already forwarded by ${holder}`);
+    });
+
+    test("A's rules are the only ones on those ports; B forwards another protocol freely; A updates its own forward", async () => {
+      const nft = await ctx.sandbox.run(["nft", "list", "table", "ip", "hostnet"]);
+      expect(nft.match(/dport 18080 dnat/g)).toHaveLength(2); // A's prerouting and output
+      expect(nft).not.toContain("i15-b");
+      b.writeProgram(`new hostnet.PortForward("web", { protocol: "udp", hostPort: 18080, target: "10.0.4.2" });`);
+      await b.up();
+      a.writeProgram(`
+new hostnet.PortForward("web", { protocol: "tcp", hostPort: 18080, target: "10.0.3.2", targetPort: 81, firewallBackend: "nftables" });
+new hostnet.PortForward("dns", { protocol: "udp", hostPort: "7000-7010", target: "10.0.3.2", firewallBackend: "iptables" });`);
+      await a.up();
+      expect(await ctx.sandbox.run(["nft", "list", "table", "ip", "hostnet"])).toContain("dnat to 10.0.3.2:81");
+      await b.destroy();
+      await a.destroy();
+      expect(await ctx.sandbox.succeeds(["nft", "list", "table", "ip", "hostnet"])).toBe(false);
+      expect(await ctx.sandbox.run(["iptables-save", "-t", "nat"])).not.toContain("HOSTNET");
+      await ctx.sandbox.run(["nft", "flush", "ruleset"]);
+    });
+  });
 
   describe("IPv6 hairpin, standalone PortForward and BridgeEndpoint alike (8)", () => {
     /** DAD of the addresses pulumi made (the test's own use nodad): wait until none is tentative. */
