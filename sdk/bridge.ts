@@ -12,6 +12,11 @@ export interface BridgeArgs extends PlacementArgs {
   mtu?: pulumi.Input<number>;
   /** Administrative state (default true). */
   up?: pulumi.Input<boolean>;
+  /**
+   * The bridge's MAC (a unicast address); default: a stable locally administered one derived
+   * from the resource, so the gateway's MAC does not follow the bridge's ports.
+   */
+  mac?: pulumi.Input<string>;
 }
 
 /** A Linux bridge (`ip link add NAME type bridge`). */
@@ -27,6 +32,6 @@ export class Bridge extends HostnetResource {
 
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
     super("bridge", "Bridge", name,
-      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu }, opts);
+      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: args.mac, mtu: args.mtu }, opts);
   }
 }

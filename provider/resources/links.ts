@@ -11,6 +11,8 @@ export interface DesiredLink {
   readonly mtu?: number;
   /** Bridge to enslave to; null for none; undefined to leave alone. */
   readonly master?: string | null;
+  /** MAC address to hold; undefined to leave alone. */
+  readonly mac?: string;
 }
 
 /** The state of a link we have just created: no alias, down, no addresses, no master. */
@@ -27,6 +29,7 @@ export async function reconcileLink(runner: Runner, netns: Netns, current: LinkS
   if (current.alias !== desired.alias) settings.alias = desired.alias;
   if (desired.mtu !== undefined && desired.mtu !== current.mtu) settings.mtu = desired.mtu;
   if (desired.master !== undefined && (desired.master ?? undefined) !== current.master) settings.master = desired.master;
+  if (desired.mac !== undefined && desired.mac !== current.mac) settings.address = desired.mac;
   if (desired.up !== current.up) settings.up = desired.up;
   const lines: string[][] = [];
   const set = linkSetWords(current.name, settings);

@@ -106,6 +106,14 @@ export function familyOf(addressOrCidr: string): "ipv4" | "ipv6" {
 }
 
 
+/** A unicast Ethernet address, e.g. 02:42:ac:11:00:01, in the lower case the kernel prints. */
+export const macAddress = z
+  .string()
+  .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "MAC address must be six hex bytes separated by ':', e.g. 02:42:ac:11:00:01")
+  .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, "MAC address must be unicast (the first byte even)")
+  .refine((m) => !/^(00:){5}00$/.test(m), "MAC address must not be all zeros")
+  .transform((m) => m.toLowerCase());
+
 export const mtu = z.number().int("mtu must be an integer").min(68, "mtu must be at least 68").max(65535, "mtu must be at most 65535");
 
 /** Stack-unique ownership tag written into link aliases: "hostnet:<project>/<stack>/<name>". */

@@ -1,5 +1,7 @@
 // Defects of issue 15 through the real pulumi CLI: host ports two stacks both forward (2),
-// IPv6 hairpin of a standalone forward (8).
+// IPv6 hairpin of a standalone forward (8), a bridge MAC that stays when its lowest port leaves
+// (9), and no records left behind (10).
+import { stableMac } from "../../provider/resources/bridge";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 
 jest.setTimeout(300_000);
@@ -8,6 +10,7 @@ describeAsRoot("issue 15 through pulumi", () => {
   const ctx = useSandbox();
   const a = usePulumiProject(ctx, "i15-a");
   const b = usePulumiProject(ctx, "i15-b");
+  const records = async () => (await ctx.sandbox.run(["find", "/run/pulumi-hostnet", "-mindepth", "1"])).trim();
 
   describe("two stacks cannot forward one host port (2)", () => {
     test("stack A holds tcp/18080 (nftables) and udp/7000-7010 (iptables)", async () => {
@@ -99,6 +102,53 @@ new hostnet.BridgeEndpoint("e6", { namespace: "e6", bridge: br.name, hostInterfa
         await ctx.sandbox.run(["ip", "netns", "delete", ns]);
       }
       await a.destroy();
+    });
+  });
+
+  describe("a bridge's MAC stays when its lowest port leaves (9), and destroy leaves no records (10)", () => {
+    const containers = ["m1", "m2", "m3"];
+    const program = (members: readonly string[], mac = "") => `
+const net = new hostnet.BridgeNetwork("mnet", { bridgeName: "br-mac", subnet: "10.0.9.0/24"${mac ? `, mac: "${mac}"` : ""} });
+for (const [i, name] of ${JSON.stringify(containers)}.entries()) {
+  if (${JSON.stringify(members)}.includes(name)) new hostnet.ContainerNetwork(name, { mode: "bridge", network: net, address: "10.0.9." + (i + 2), hostInterfaceName: "vh-" + name });
+}`;
+    const macOf = async (link: string) => JSON.parse(await ctx.sandbox.run(["ip", "-j", "link", "show", link]))[0].address as string;
+    const ping = (ns: string) => ctx.sandbox.succeeds(["ping", "-c", "1", "-W", "1", "10.0.9.1"], { netns: ns });
+    let remaining: string[] = [];
+
+    test("the bridge has its stable MAC from creation and keeps it when the container with the lowest MAC leaves", async () => {
+      a.writeProgram(program(containers));
+      await a.up();
+      const bridgeMac = await macOf("br-mac");
+      for (const name of containers) expect(await ping(name)).toBe(true); // every neighbour cache holds the gateway
+      const byMac = await Promise.all(containers.map(async (name) => ({ name, mac: await macOf(`vh-${name}`) })));
+      const lowest = byMac.sort((x, y) => x.mac.localeCompare(y.mac))[0]!.name;
+      remaining = containers.filter((n) => n !== lowest);
+      a.writeProgram(program(remaining));
+      await a.up();
+      // At once, with their cached gateway MAC: a MAC that moved would leave these unanswered.
+      for (const name of remaining) expect(await ping(name)).toBe(true);
+      expect(await macOf("br-mac")).toBe(bridgeMac);
+      expect(bridgeMac).toBe(stableMac("hostnet:i15-a/test/mnet-bridge"));
+      expect(parseInt(bridgeMac.slice(0, 2), 16) & 3).toBe(2); // locally administered, unicast
+    });
+
+    test("a MAC changed by hand shows at refresh and up puts it back; a declared MAC is set in place", async () => {
+      const bridgeMac = await macOf("br-mac");
+      await ctx.sandbox.run(["ip", "link", "set", "br-mac", "address", "02:00:00:00:00:09"]);
+      const refresh = await a.refresh();
+      expect(refresh.stdout).toMatch(/~ +pulumi-nodejs:dynamic\/hostnet:Bridge mnet-bridge +updated/);
+      await a.up();
+      expect(await macOf("br-mac")).toBe(bridgeMac);
+      a.writeProgram(program(remaining, "02:42:0a:00:09:01"));
+      await a.up();
+      expect(await macOf("br-mac")).toBe("02:42:0a:00:09:01");
+    });
+
+    test("destroy leaves no sysctl records or their directories behind", async () => {
+      expect(await records()).not.toBe("");
+      await a.destroy();
+      expect(await records()).toBe("");
     });
   });
 });
