@@ -13,6 +13,8 @@ export interface DesiredLink {
   readonly master?: string | null;
   /** MAC address to hold; undefined to leave alone. */
   readonly mac?: string;
+  /** Addresses that are not ours (found on an adopted link): never removed. */
+  readonly keep?: readonly string[];
 }
 
 /** The state of a link we have just created: no alias, down, no addresses, no master. */
@@ -34,7 +36,7 @@ export async function reconcileLink(runner: Runner, netns: Netns, current: LinkS
   const lines: string[][] = [];
   const set = linkSetWords(current.name, settings);
   if (set.length) lines.push(set);
-  const wanted = desired.addresses.map(canonicalInterfaceAddress);
+  const wanted = [...new Set([...desired.addresses, ...(desired.keep ?? [])].map(canonicalInterfaceAddress))];
   if (!sameSet(wanted, current.addresses)) {
     for (const extra of current.addresses.filter((a) => !wanted.includes(a))) lines.push(addrWords("del", extra, current.name));
     for (const missing of wanted.filter((a) => !current.addresses.includes(a))) lines.push(addrWords("add", missing, current.name));

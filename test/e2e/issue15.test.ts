@@ -1,6 +1,6 @@
 // Defects of issue 15 through the real pulumi CLI: host ports two stacks both forward (2),
-// IPv6 hairpin of a standalone forward (8), a bridge MAC that stays when its lowest port leaves
-// (9), and no records left behind (10).
+// adoption that keeps what it does not declare (4), IPv6 hairpin of a standalone forward (8),
+// a bridge MAC that stays when its lowest port leaves (9), and no records left behind (10).
 import { stableMac } from "../../provider/resources/bridge";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 
@@ -56,6 +56,30 @@ new hostnet.PortForward("dns", { protocol: "udp", hostPort: "7000-7010", target:
       expect(await ctx.sandbox.succeeds(["nft", "list", "table", "ip", "hostnet"])).toBe(false);
       expect(await ctx.sandbox.run(["iptables-save", "-t", "nat"])).not.toContain("HOSTNET");
       await ctx.sandbox.run(["nft", "flush", "ruleset"]);
+    });
+  });
+
+  describe("adoption keeps the addresses it does not declare (4)", () => {
+    const addresses = async () => (await ctx.sandbox.run(["ip", "-o", "-4", "addr", "show", "dev", "br-adopt"])).split("\n").map((l) => / inet (\S+)/.exec(l)?.[1]).filter(Boolean).sort();
+
+    test("the hand-made address stays through adoption, a no-op preview, and a change of the declared one", async () => {
+      await ctx.sandbox.run(["ip", "link", "add", "br-adopt", "type", "bridge"]);
+      await ctx.sandbox.run(["ip", "addr", "add", "172.31.0.1/24", "dev", "br-adopt"]);
+      const program = (address: string) => `
+const br = new hostnet.Bridge("adopted", { name: "br-adopt", addresses: ["${address}"], adopt: true });
+exports.kept = br.keptAddresses;`;
+      a.writeProgram(program("10.31.0.1/24"));
+      await a.up();
+      expect(await addresses()).toEqual(["10.31.0.1/24", "172.31.0.1/24"]);
+      expect((await a.outputs()).kept).toEqual(["172.31.0.1/24"]);
+      const preview = await a.preview(["--expect-no-changes"]);
+      expect(preview.code).toBe(0);
+      a.writeProgram(program("10.32.0.1/24"));
+      await a.up();
+      expect(await addresses()).toEqual(["10.32.0.1/24", "172.31.0.1/24"]);
+      // Adopted means ours now: destroy removes the bridge (retainOnDelete keeps it).
+      await a.destroy();
+      expect(await ctx.sandbox.succeeds(["ip", "link", "show", "br-adopt"])).toBe(false);
     });
   });
 
