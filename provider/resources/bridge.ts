@@ -4,8 +4,8 @@ import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addBridge, deleteLink, showLink, type LinkState } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
-import { freshLink, reconcileLink } from "./links";
-import { canonicalInterfaceAddress, interfaceAddress, interfaceName, isUnknown, macAddress, mtu, netnsName, ownershipTag } from "./validation";
+import { freshLink, reconcileLink, withoutKept } from "./links";
+import { interfaceAddress, interfaceName, isUnknown, macAddress, mtu, netnsName, ownershipTag } from "./validation";
 
 export const bridgeInputs = z.object({
   name: interfaceName,
@@ -37,19 +37,6 @@ export function stableMac(tag: string): string {
   const bytes = createHash("sha256").update(tag).digest().subarray(0, 6);
   bytes[0] = ((bytes[0] ?? 0) & 0xfc) | 0x02;
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
-}
-
-/** The addresses we may change: the adopted link's own ones are left out on both sides. */
-function withoutKept(addresses: readonly string[] | undefined, kept: readonly string[]): string[] {
-  return (addresses ?? []).filter((a) => isUnknown(a) || !kept.includes(safeCanonical(a)));
-}
-
-function safeCanonical(address: string): string {
-  try {
-    return canonicalInterfaceAddress(address);
-  } catch {
-    return address;
-  }
 }
 
 export class BridgeProvider implements pulumi.dynamic.ResourceProvider {

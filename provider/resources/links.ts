@@ -1,7 +1,7 @@
 import type { Runner } from "../exec";
 import { addrWords, batchThenShow, linkSetWords, type LinkSettings, type LinkState, type Netns } from "../kernel";
 import { sameSet } from "./common";
-import { canonicalInterfaceAddress } from "./validation";
+import { canonicalInterfaceAddress, isUnknown } from "./validation";
 
 /** What we declare about a link; undefined fields are left as the kernel has them. */
 export interface DesiredLink {
@@ -42,4 +42,20 @@ export async function reconcileLink(runner: Runner, netns: Netns, current: LinkS
     for (const missing of wanted.filter((a) => !current.addresses.includes(a))) lines.push(addrWords("add", missing, current.name));
   }
   return batchThenShow(runner, netns, lines, current.name);
+}
+
+/**
+ * The addresses we may change: an adopted link's own (kept) ones are left out, on both sides
+ * of a diff and in what refresh reports, so they are neither drift nor removed.
+ */
+export function withoutKept(addresses: readonly string[] | undefined, kept: readonly string[]): string[] {
+  return (addresses ?? []).filter((a) => isUnknown(a) || !kept.includes(canonicalOrSame(a)));
+}
+
+function canonicalOrSame(address: string): string {
+  try {
+    return canonicalInterfaceAddress(address);
+  } catch {
+    return address;
+  }
 }
