@@ -95,12 +95,9 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     // Preview already names another owner's forward on a port, where the kernel can be read.
     const known = endpointInputs.safeParse(result.inputs ?? {});
     if (result.failures?.length || !known.success) return result;
-    const failures: pulumi.dynamic.CheckFailure[] = [];
-    for (const [i, port] of known.data.ports.entries()) {
-      const issues = await takenPortIssues(this.runner, known.data.host, endpointRules({ ...known.data, ports: [port] }));
-      failures.push(...issues.map((reason) => ({ property: `ports[${i}].hostPort`, reason })));
-    }
-    return failures.length ? { failures } : result;
+    // One prerouting DNAT per port, in order: an issue's index is its port's.
+    const issues = await takenPortIssues(this.runner, known.data.host, endpointRules(known.data));
+    return issues.length ? { failures: issues.map(({ index, message }) => ({ property: `ports[${index}].hostPort`, reason: message })) } : result;
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {

@@ -55,14 +55,15 @@ function otherBackend(runner: Runner, name: BackendName): firewall.FirewallBacke
 }
 
 /**
- * Host ports of `set` that another owner's forward holds already, as messages, read from both
- * backends; for check (preview), which cannot fail on what it cannot read: a namespace not
- * made yet, a missing tool or permission. The create checks again before it writes.
+ * Host ports of `set` that another owner's forward holds already, read from both backends:
+ * each with the index of the wanted listener in `listenersOf(set)` (one per forward, in
+ * order) and a message. For check (preview), which cannot fail on what it cannot read: a
+ * namespace not made yet, a missing tool or permission. The create checks again before it writes.
  */
-export async function takenPortIssues(runner: Runner, where: Netns, set: firewall.TaggedRules): Promise<string[]> {
+export async function takenPortIssues(runner: Runner, where: Netns, set: firewall.TaggedRules): Promise<{ index: number; message: string }[]> {
   const wanted = firewall.listenersOf(set);
   if (wanted.length === 0) return [];
-  const issues: string[] = [];
+  const issues: { index: number; message: string }[] = [];
   for (const backend of [new firewall.NftBackend(runner), new firewall.IptablesBackend(runner)]) {
     let taken: firewall.HostPortListener[];
     try {
@@ -70,8 +71,8 @@ export async function takenPortIssues(runner: Runner, where: Netns, set: firewal
     } catch {
       continue;
     }
-    for (const w of wanted) {
-      for (const t of taken) if (t.tag !== set.tag && firewall.overlaps(w, t)) issues.push(firewall.conflictMessage(w, t, backend.name));
+    for (const [index, w] of wanted.entries()) {
+      for (const t of taken) if (t.tag !== set.tag && firewall.overlaps(w, t)) issues.push({ index, message: firewall.conflictMessage(w, t, backend.name) });
     }
   }
   return issues;

@@ -93,7 +93,7 @@ export class PortForwardProvider implements pulumi.dynamic.ResourceProvider {
     const known = portForwardInputs.safeParse(result.inputs ?? {});
     if (result.failures?.length || !known.success) return result;
     const issues = await takenPortIssues(this.runner, whereOf(known.data.namespace, known.data.host), portForwardRules(known.data, undefined));
-    return issues.length ? { failures: issues.map((reason) => ({ property: "hostPort", reason })) } : result;
+    return issues.length ? { failures: issues.map(({ message }) => ({ property: "hostPort", reason: message })) } : result;
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {

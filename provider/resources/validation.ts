@@ -150,9 +150,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
  * The reason with the rejected value in it: Pulumi prints nested or unset values as
  * `{<nil>}`, so the message itself must say what was refused.
  */
-function withValue(message: string, value: unknown): string {
-  const shown = value === undefined ? "no value" : JSON.stringify(value);
-  const bare = typeof value === "string" ? value : shown;
+function withValue(message: string, path: readonly PropertyKey[], value: unknown): string {
+  // A check of the whole object (no path) names the fields it compares itself.
+  if (path.length === 0) return message;
+  const json = value === undefined ? "no value" : JSON.stringify(value);
+  const shown = json.length > 200 ? `${json.slice(0, 200)}…` : json;
+  const bare = typeof value === "string" ? value : json;
   return message.includes(bare) ? message : `${message} (got ${shown})`;
 }
 
@@ -166,7 +169,7 @@ export function validate<T extends z.ZodTypeAny>(schema: T, news: unknown): { va
   const parsed = schema.safeParse(news);
   if (parsed.success) return { value: parsed.data, failures: [] };
   const failures = parsed.error.issues
-    .map((issue) => ({ property: propertyPath(issue.path) || "(inputs)", reason: withValue(issue.message, valueAt(news, issue.path)) }))
+    .map((issue) => ({ property: propertyPath(issue.path) || "(inputs)", reason: withValue(issue.message, issue.path, valueAt(news, issue.path)) }))
     .filter((f) => !unknownPaths.some((p) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`)));
   return { failures };
 }
