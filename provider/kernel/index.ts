@@ -7,4 +7,4 @@ export * from "./schemas";
 export * from "./sysctl";
 export * from "./subnet";
 export * as firewall from "./firewall";
-export { sharedRead } from "./shared";
+export { recentRead, sharedRead } from "./shared";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Runner } from "../exec";
-import { firewall, sharedRead, type Netns } from "../kernel";
+import { firewall, recentRead, type Netns } from "../kernel";
 import { ipAddress, maybeFamilyOf, networkCidr } from "./validation";
 
 export const firewallChoice = z.enum(["auto", "nftables", "iptables"]).default("auto");
@@ -54,6 +54,9 @@ function otherBackend(runner: Runner, name: BackendName): firewall.FirewallBacke
   return name === "nftables" ? new firewall.IptablesBackend(runner) : new firewall.NftBackend(runner);
 }
 
+/** How long one reading of the host's forwards serves the checks that follow it. */
+const CHECK_READ_MAX_AGE_MS = 2000;
+
 /**
  * Host ports of `set` that another owner's forward holds already, read from both backends:
  * each with the index of the wanted listener in `listenersOf(set)` (one per forward, in
@@ -67,7 +70,7 @@ export async function takenPortIssues(runner: Runner, where: Netns, set: firewal
   for (const backend of [new firewall.NftBackend(runner), new firewall.IptablesBackend(runner)]) {
     let taken: firewall.HostPortListener[];
     try {
-      taken = await sharedRead(runner, `listeners ${backend.name} ${where ?? ""} ${set.family}`, () => backend.listeners(where, set.family));
+      taken = await recentRead(runner, `listeners ${backend.name} ${where ?? ""} ${set.family}`, CHECK_READ_MAX_AGE_MS, () => backend.listeners(where, set.family));
     } catch {
       continue;
     }

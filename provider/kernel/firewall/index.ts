@@ -1,5 +1,6 @@
 import type { Runner } from "../../exec";
 import type { Netns } from "../ip";
+import { recentRead } from "../shared";
 import { IptablesBackend } from "./iptables";
 import { NftBackend } from "./nft";
 import { conflictMessage, listenersOf, overlaps, type FirewallBackend, type HostPortListener, type IpFamily, type TaggedRules } from "./types";
@@ -102,7 +103,10 @@ async function refuseTakenPorts(backend: FirewallBackend, neighbours: readonly F
   const taken: { listener: HostPortListener; backend: string }[] = (await backend.listeners(netns, family)).map((listener) => ({ listener, backend: backend.name }));
   for (const other of neighbours) {
     try {
-      taken.push(...(await other.listeners(netns, family)).map((listener) => ({ listener, backend: other.name })));
+      // Other queues write there (the other backend's, other processes'), unordered with
+      // this one: a listing a moment old is as good as a new one, and saves a process per batch.
+      const listed = await recentRead(other, `listeners ${netns ?? ""} ${family}`, 2000, () => other.listeners(netns, family));
+      taken.push(...listed.map((listener) => ({ listener, backend: other.name })));
     } catch {
       // The other tool is missing or cannot read here: then it holds no forwards of ours.
     }
