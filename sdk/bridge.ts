@@ -12,6 +12,11 @@ export interface BridgeArgs extends PlacementArgs {
   mtu?: pulumi.Input<number>;
   /** Administrative state (default true). */
   up?: pulumi.Input<boolean>;
+  /**
+   * The bridge's MAC (a unicast address); default: a stable locally administered one derived
+   * from the resource, so the gateway's MAC does not follow the bridge's ports.
+   */
+  mac?: pulumi.Input<string>;
 }
 
 /** A Linux bridge (`ip link add NAME type bridge`). */
@@ -24,9 +29,11 @@ export class Bridge extends HostnetResource {
   declare readonly up: pulumi.Output<boolean>;
   declare readonly ifindex: pulumi.Output<number>;
   declare readonly mac: pulumi.Output<string>;
+  /** Addresses the bridge had when adopted: left in place, never removed. */
+  declare readonly keptAddresses: pulumi.Output<string[]>;
 
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
     super("bridge", "Bridge", name,
-      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu }, opts);
+      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: args.mac, keptAddresses: undefined, mtu: args.mtu }, opts);
   }
 }

@@ -46,9 +46,12 @@ export class VethPair extends HostnetResource {
   declare readonly ifindex: pulumi.Output<number>;
   declare readonly mac: pulumi.Output<string>;
   declare readonly peer: pulumi.Output<VethPeerState>;
+  /** Addresses each end had when the pair was adopted: left in place, never removed. */
+  declare readonly keptAddresses: pulumi.Output<string[]>;
+  declare readonly keptPeerAddresses: pulumi.Output<string[]>;
 
   constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
     super("veth", "VethPair", name,
-      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu }, opts);
+      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, keptAddresses: undefined, keptPeerAddresses: undefined, mtu: args.mtu }, opts);
   }
 }

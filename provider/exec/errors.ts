@@ -20,6 +20,22 @@ export function classifyStderr(stderr: string): ErrorKind {
   return "other";
 }
 
+/** File tools the provider runs on its own records (the sysctl ledger); their last word is the path. */
+const FILE_TOOLS = new Set(["mkdir", "tee", "ln", "rm", "rmdir", "cat", "ls"]);
+
+/**
+ * What a refused command needs: a file tool needs access to its path, not a capability, so
+ * naming CAP_NET_ADMIN there would send the user the wrong way.
+ */
+function permissionHint(argv: readonly string[], machine: string | undefined): string {
+  const who = machine ? `the login user on machine ${machine}` : "pulumi-hostnet";
+  const tool = argv[0] === "ip" && argv[1] === "netns" && argv[2] === "exec" ? argv[4] : argv[0];
+  if (tool !== undefined && FILE_TOOLS.has(tool)) {
+    return ` (${who} needs permission to write ${argv.at(-1) ?? "its records"}: run it as root, or let that user write that directory)`;
+  }
+  return ` (${who} needs CAP_NET_ADMIN to change links, routes and firewall rules, and CAP_SYS_ADMIN to make namespaces: run it as root, or grant those capabilities)`;
+}
+
 /** A command that exited non-zero (or timed out): carries everything a user needs to see why. */
 export class CommandError extends Error {
   readonly argv: readonly string[];
@@ -34,11 +50,7 @@ export class CommandError extends Error {
   constructor(argv: readonly string[], exitCode: number | undefined, stderr: string, kind?: ErrorKind, stdout = "", machine?: string) {
     const words = stderr.trim() || `exit code ${exitCode ?? "unknown"}`;
     const resolvedKind = kind ?? classifyStderr(stderr);
-    const who = machine ? `the login user on machine ${machine}` : "pulumi-hostnet";
-    const hint =
-      resolvedKind === "permission"
-        ? ` (${who} needs CAP_NET_ADMIN to change links, routes and firewall rules, and CAP_SYS_ADMIN to make namespaces: run it as root, or grant those capabilities)`
-        : "";
+    const hint = resolvedKind === "permission" ? permissionHint(argv, machine) : "";
     super(`${machine ? `on machine ${machine}: ` : ""}${argv.length ? `${argv.join(" ")}: ` : ""}${words}${hint}`);
     this.name = "CommandError";
     this.argv = argv;

@@ -13,3 +13,4 @@ export * from "./sysctl";
 export * from "./subnet";
 export * from "./vxlan";
 export * as firewall from "./firewall";
+export { recentRead, sharedRead } from "./shared";

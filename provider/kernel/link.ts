@@ -79,12 +79,15 @@ export function linkSetWords(name: string, settings: LinkSettings): string[] {
   if (settings.mtu !== undefined) args.push("mtu", String(settings.mtu));
   if (settings.master !== undefined) args.push(...(settings.master === null ? ["nomaster"] : ["master", settings.master]));
   if (settings.alias !== undefined) args.push("alias", settings.alias);
+  if (settings.address !== undefined) args.push("address", settings.address);
   if (settings.up !== undefined) args.push(settings.up ? "up" : "down");
   return args.length ? ["link", "set", "dev", name, ...args] : [];
 }
 
 export interface LinkSettings {
   readonly alias?: string;
+  /** The link's MAC address (fixed: a bridge then no longer takes its lowest port's). */
+  readonly address?: string;
   readonly mtu?: number;
   readonly up?: boolean;
   /** A bridge name to enslave to, or null to release from any master. */
@@ -97,8 +100,9 @@ export async function setLink(runner: Runner, netns: Netns, name: string, settin
   if (words.length) await ip(runner, netns, words);
 }
 
-export async function addBridge(runner: Runner, netns: Netns, name: string, mtu?: number): Promise<void> {
-  await ip(runner, netns, ["link", "add", "name", name, ...(mtu ? ["mtu", String(mtu)] : []), "type", "bridge"]);
+/** Makes a bridge; with `mac`, its MAC is fixed from the start instead of following its lowest port's. */
+export async function addBridge(runner: Runner, netns: Netns, name: string, mtu?: number, mac?: string): Promise<void> {
+  await ip(runner, netns, ["link", "add", "name", name, ...(mtu ? ["mtu", String(mtu)] : []), ...(mac ? ["address", mac] : []), "type", "bridge"]);
 }
 
 export interface VethEnd {

@@ -121,14 +121,16 @@ export async function connectedNetworkOf(runner: Runner, netns: Netns, address: 
   const family = address.includes(":") ? "-6" : "-4";
   let out: string;
   try {
-    const argv = [family, "route", "show", "table", "main", "scope", "link"];
+    // IPv6 routes carry no scope (all are "global"), so `scope link` finds none there: an
+    // on-link IPv6 route is one without a gateway, which the filter below keeps.
+    const argv = family === "-4" ? [family, "route", "show", "table", "main", "scope", "link"] : [family, "route", "show", "table", "main"];
     out = await sharedRead(runner, `${netns ?? ""} ${argv.join(" ")}`, () => ipJson(runner, netns, argv));
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
   }
   const routes = parseIpJson(ipRouteSchema, out, "connected routes");
-  const match = routes.find((r) => r.dst !== "default" && r.dst.includes("/") && inSubnetOf(address, r.dst));
+  const match = routes.find((r) => r.dst !== "default" && r.dst.includes("/") && !r.gateway && inSubnetOf(address, r.dst));
   return match?.dev ? { network: match.dst, device: match.dev } : undefined;
 }
 

@@ -15,3 +15,23 @@ export function sharedRead<T>(scope: object, key: string, read: () => Promise<T>
   reads.set(key, started);
   return started;
 }
+
+const recent = new WeakMap<object, Map<string, { readonly at: number; readonly value: Promise<unknown> }>>();
+
+/**
+ * Like sharedRead, but the answer also serves callers for `maxAgeMs` after it started. Only
+ * for advisory reads (a check at preview, which the write repeats under the host's lock):
+ * Pulumi checks every resource of a program within a moment, and one read serves them all.
+ */
+export function recentRead<T>(scope: object, key: string, maxAgeMs: number, read: () => Promise<T>): Promise<T> {
+  let reads = recent.get(scope);
+  if (!reads) recent.set(scope, (reads = new Map()));
+  const now = Date.now();
+  const hit = reads.get(key);
+  if (hit && now - hit.at <= maxAgeMs) return hit.value as Promise<T>;
+  const value = read();
+  reads.set(key, { at: now, value });
+  // A failed read is not kept: the next caller tries again.
+  value.catch(() => reads.delete(key));
+  return value;
+}

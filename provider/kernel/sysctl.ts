@@ -1,4 +1,4 @@
-import { isExists, isNotFound, type Runner } from "../exec";
+import { isExists, isNotFound, withContext, type Runner } from "../exec";
 import type { Netns } from "./ip";
 
 /** Reads a sysctl (e.g. net.ipv4.ip_forward) in a namespace; /proc/sys/net is per netns. */
@@ -32,8 +32,12 @@ export interface SysctlClaim {
 export class SysctlLedger {
   constructor(private readonly runner: Runner) {}
 
+  private netnsDir(netns: Netns): string {
+    return `${SYSCTL_LEDGER_DIR}/${netns ?? "-"}`;
+  }
+
   private dir(netns: Netns, key: string): string {
-    return `${SYSCTL_LEDGER_DIR}/${netns ?? "-"}/${key}`;
+    return `${this.netnsDir(netns)}/${key}`;
   }
 
   private async sh(argv: string[], stdin?: string): Promise<string> {
@@ -53,8 +57,14 @@ export class SysctlLedger {
   /** Claims the key for `owner`; records `found` as the original unless one is recorded. Returns the original. */
   async claim(netns: Netns, key: string, owner: string, found: string): Promise<string> {
     const dir = this.dir(netns, key);
-    await this.sh(["mkdir", "-p", "--", `${dir}/owners`]);
-    await this.sh(["tee", "--", `${dir}/owners/${encodeURIComponent(owner)}`], owner);
+    try {
+      await this.addOwner(dir, owner);
+    } catch (err) {
+      // A release of another key may have just removed the emptied parents (rmdir) between
+      // our mkdir and tee: make them again, once.
+      if (!isNotFound(err)) throw withContext(err, `record the claim on ${key} under ${dir}`);
+      await this.addOwner(dir, owner).catch((again: unknown) => Promise.reject(withContext(again, `record the claim on ${key} under ${dir}`)));
+    }
     const draft = `${dir}/original.${process.pid}.${Math.random().toString(36).slice(2)}`;
     await this.sh(["tee", "--", draft], found);
     try {
@@ -82,6 +92,11 @@ export class SysctlLedger {
     });
   }
 
+  private async addOwner(dir: string, owner: string): Promise<void> {
+    await this.sh(["mkdir", "-p", "--", `${dir}/owners`]);
+    await this.sh(["tee", "--", `${dir}/owners/${encodeURIComponent(owner)}`], owner);
+  }
+
   /** Drops `owner`'s claim; returns the original when no claim is left (and forgets the key). */
   async release(netns: Netns, key: string, owner: string): Promise<{ last: boolean; original: string | undefined }> {
     const dir = this.dir(netns, key);
@@ -96,6 +111,15 @@ export class SysctlLedger {
     if (owners.trim() !== "") return { last: false, original: undefined };
     const original = await this.original(netns, key);
     await this.sh(["rm", "-rf", "--", dir]);
+    // The parents we made go once empty, with rmdir: a directory another claim has just
+    // written into is not empty, and rmdir then leaves it (and the ones above it) alone.
+    for (const parent of [this.netnsDir(netns), SYSCTL_LEDGER_DIR]) {
+      try {
+        await this.sh(["rmdir", "--", parent]);
+      } catch {
+        break; // not empty (someone else's record), already gone, or not ours to remove
+      }
+    }
     return { last: true, original };
   }
 }

@@ -4,7 +4,7 @@ import { isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
 import { addNetns, addNetnsWords, addrWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, findRoute, ipCommands, linkSetWords, linkStateFrom, netnsPath, ourRouteWords, routeShowWords, showLink, showLinkWords, showRoute, type LinkState } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
-import { applyRules, countRules, firewallChoice, portOrRange, type BackendName } from "./firewall";
+import { applyRules, countRules, firewallChoice, portOrRange, takenPortIssues, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
 import { deleteRules, moveRules, repairsDrift } from "./natrule";
 import { portForwardRules, portMappingIssues } from "./portforward";
@@ -91,7 +91,13 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
   async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
-    return checkWith(endpointInputs, news);
+    const result = checkWith(endpointInputs, news);
+    // Preview already names another owner's forward on a port, where the kernel can be read.
+    const known = endpointInputs.safeParse(result.inputs ?? {});
+    if (result.failures?.length || !known.success) return result;
+    // One prerouting DNAT per port, in order: an issue's index is its port's.
+    const issues = await takenPortIssues(this.runner, known.data.host, endpointRules(known.data));
+    return issues.length ? { failures: issues.map(({ index, message }) => ({ property: `ports[${index}].hostPort`, reason: message })) } : result;
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {

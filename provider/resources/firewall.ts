@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Runner } from "../exec";
-import { firewall, type Netns } from "../kernel";
+import { firewall, recentRead, type Netns } from "../kernel";
 import { ipAddress, maybeFamilyOf, networkCidr } from "./validation";
 
 export const firewallChoice = z.enum(["auto", "nftables", "iptables"]).default("auto");
@@ -45,8 +45,40 @@ function backendFor(runner: Runner, choice: firewall.BackendChoice | BackendName
 /** Makes the rules tagged `set.tag` exactly `set.rules`, one host at a time; returns the backend used. */
 export async function applyRules(runner: Runner, where: Netns, choice: firewall.BackendChoice | BackendName, set: firewall.TaggedRules): Promise<BackendName> {
   const backend = await backendFor(runner, choice);
-  await firewall.applyCoalesced(backend, where, set);
+  await firewall.applyCoalesced(backend, where, set, [otherBackend(runner, backend.name)]);
   return backend.name;
+}
+
+/** The backend a resource did not choose: another stack's forwards may be there. */
+function otherBackend(runner: Runner, name: BackendName): firewall.FirewallBackend {
+  return name === "nftables" ? new firewall.IptablesBackend(runner) : new firewall.NftBackend(runner);
+}
+
+/** How long one reading of the host's forwards serves the checks that follow it. */
+const CHECK_READ_MAX_AGE_MS = 2000;
+
+/**
+ * Host ports of `set` that another owner's forward holds already, read from both backends:
+ * each with the index of the wanted listener in `listenersOf(set)` (one per forward, in
+ * order) and a message. For check (preview), which cannot fail on what it cannot read: a
+ * namespace not made yet, a missing tool or permission. The create checks again before it writes.
+ */
+export async function takenPortIssues(runner: Runner, where: Netns, set: firewall.TaggedRules): Promise<{ index: number; message: string }[]> {
+  const wanted = firewall.listenersOf(set);
+  if (wanted.length === 0) return [];
+  const issues: { index: number; message: string }[] = [];
+  for (const backend of [new firewall.NftBackend(runner), new firewall.IptablesBackend(runner)]) {
+    let taken: firewall.HostPortListener[];
+    try {
+      taken = await recentRead(runner, `listeners ${backend.name} ${where ?? ""} ${set.family}`, CHECK_READ_MAX_AGE_MS, () => backend.listeners(where, set.family));
+    } catch {
+      continue;
+    }
+    for (const [index, w] of wanted.entries()) {
+      for (const t of taken) if (t.tag !== set.tag && firewall.overlaps(w, t)) issues.push({ index, message: firewall.conflictMessage(w, t, backend.name) });
+    }
+  }
+  return issues;
 }
 
 export async function countRules(runner: Runner, where: Netns, backend: BackendName, family: firewall.IpFamily, tag: string): Promise<number> {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Runner } from "../exec";
 import { connectedNetworkOf, type firewall } from "../kernel";
 import { checkWith, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
-import { applyRules, firewallChoice, portOrRange, toRange, type BackendName } from "./firewall";
+import { applyRules, firewallChoice, portOrRange, takenPortIssues, toRange, type BackendName } from "./firewall";
 import { deleteRules, moveRules, readRules, repairsDrift, type TaggedOutputs } from "./natrule";
 import { familyOf, ipAddress, maybeFamilyOf, netnsName, ownershipTag } from "./validation";
 
@@ -88,7 +88,12 @@ export class PortForwardProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
   async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
-    return checkWith(portForwardInputs, news);
+    const result = checkWith(portForwardInputs, news);
+    // Preview already names another owner's forward on the port, where the kernel can be read.
+    const known = portForwardInputs.safeParse(result.inputs ?? {});
+    if (result.failures?.length || !known.success) return result;
+    const issues = await takenPortIssues(this.runner, whereOf(known.data.namespace, known.data.host), portForwardRules(known.data, undefined));
+    return issues.length ? { failures: issues.map(({ message }) => ({ property: "hostPort", reason: message })) } : result;
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {

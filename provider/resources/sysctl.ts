@@ -95,8 +95,11 @@ export class SysctlProvider implements pulumi.dynamic.ResourceProvider {
     try {
       current = normalize(await readSysctl(this.runner, where, stored.key));
     } catch (err) {
-      if (isNotFound(err)) return; // the namespace (or the interface of a per-device key) is gone
-      throw err;
+      if (!isNotFound(err)) throw err;
+      // The namespace (or the interface of a per-device key) is gone, and its value with it:
+      // only our record is left to drop, so a namespace made again under the name starts clean.
+      await this.ledger.release(where, stored.key, ownerOf(stored, where));
+      return;
     }
     const released = await this.ledger.release(where, stored.key, ownerOf(stored, where));
     if (!released.last) return; // another resource still wants the key set: leave the value

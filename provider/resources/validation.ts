@@ -106,6 +106,14 @@ export function familyOf(addressOrCidr: string): "ipv4" | "ipv6" {
 }
 
 
+/** A unicast Ethernet address, e.g. 02:42:ac:11:00:01, in the lower case the kernel prints. */
+export const macAddress = z
+  .string()
+  .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "MAC address must be six hex bytes separated by ':', e.g. 02:42:ac:11:00:01")
+  .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, "MAC address must be unicast (the first byte even)")
+  .refine((m) => !/^(00:){5}00$/.test(m), "MAC address must not be all zeros")
+  .transform((m) => m.toLowerCase());
+
 export const mtu = z.number().int("mtu must be an integer").min(68, "mtu must be at least 68").max(65535, "mtu must be at most 65535");
 
 /** Stack-unique ownership tag written into link aliases: "hostnet:<project>/<stack>/<name>". */
@@ -134,6 +142,23 @@ function collectUnknownPaths(value: unknown, path: (string | number)[], out: str
   }
 }
 
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, key) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined), root);
+}
+
+/**
+ * The reason with the rejected value in it: Pulumi prints nested or unset values as
+ * `{<nil>}`, so the message itself must say what was refused.
+ */
+function withValue(message: string, path: readonly PropertyKey[], value: unknown): string {
+  // A check of the whole object (no path) names the fields it compares itself.
+  if (path.length === 0) return message;
+  const json = value === undefined ? "no value" : JSON.stringify(value);
+  const shown = json.length > 200 ? `${json.slice(0, 200)}…` : json;
+  const bare = typeof value === "string" ? value : json;
+  return message.includes(bare) ? message : `${message} (got ${shown})`;
+}
+
 /**
  * Validates inputs with a zod schema. Values still unknown at preview are not judged: the
  * check runs again with real values before anything is created.
@@ -144,7 +169,7 @@ export function validate<T extends z.ZodTypeAny>(schema: T, news: unknown): { va
   const parsed = schema.safeParse(news);
   if (parsed.success) return { value: parsed.data, failures: [] };
   const failures = parsed.error.issues
-    .map((issue) => ({ property: propertyPath(issue.path) || "(inputs)", reason: issue.message }))
+    .map((issue) => ({ property: propertyPath(issue.path) || "(inputs)", reason: withValue(issue.message, issue.path, valueAt(news, issue.path)) }))
     .filter((f) => !unknownPaths.some((p) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`)));
   return { failures };
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addVeth, deleteLink, showLink, type LinkState, type Netns } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
-import { freshLink, reconcileLink } from "./links";
+import { freshLink, reconcileLink, withoutKept } from "./links";
 import { interfaceAddress, interfaceName, isUnknown, mtu, netnsName, ownershipTag } from "./validation";
 
 const peerInputs = z.object({
@@ -41,8 +41,16 @@ interface EndOutputs {
   readonly mtu: number | undefined;
 }
 
+/** Addresses each end had when the pair was adopted: not ours, so never removed (nor in `addresses`). */
+interface Kept {
+  readonly local: string[];
+  readonly peer: string[];
+}
+
 export interface VethOutputs extends VethInputs {
   readonly ifindex: number;
+  readonly keptAddresses?: string[];
+  readonly keptPeerAddresses?: string[];
   readonly mac: string | undefined;
   readonly peer: VethInputs["peer"] & EndOutputs;
   readonly schemaVersion: number;
@@ -69,7 +77,14 @@ export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
-    const result = diffByRules(olds, news, [
+    const kept = keptOf(olds);
+    const peer = news.peer && typeof news.peer === "object" ? (news.peer as Props) : undefined;
+    const mine = {
+      ...news,
+      addresses: Array.isArray(news.addresses) ? withoutKept(news.addresses as string[], kept.local) : news.addresses,
+      peer: peer && Array.isArray(peer.addresses) ? { ...peer, addresses: withoutKept(peer.addresses as string[], kept.peer) } : news.peer,
+    };
+    const result = diffByRules(olds, mine, [
       { path: "name", change: "replace" },
       { path: "namespace", change: "replace" },
       { path: "host", change: "replace" },
@@ -95,6 +110,7 @@ export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
     return Rollback.guard(async (rollback) => {
       let local: LinkState;
       let remote: LinkState;
+      let kept: Kept = { local: [], peer: [] };
       try {
         // Create first and look only when a name is taken: one process fewer in the usual case.
         await addVeth(this.runner, { name: inputs.name, netns: ends.local }, { name: inputs.peer.name, netns: ends.remote }, inputs.mtu);
@@ -112,9 +128,11 @@ export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
         if (!peer) throw new Error(`veth ${inputs.name} in ${describeWhere(ends.local)} exists but its peer ${inputs.peer.name} is not in ${describeWhere(ends.remote)}`);
         local = existing;
         remote = peer;
+        // Adopted: the ends' addresses are someone's configuration, not ours; we only add ours.
+        if (ownership !== "ours") kept = { local: existing.addresses, peer: peer.addresses };
       }
-      const [localState, remoteState] = await this.applyBothEnds(inputs, ends, local, remote);
-      return { id: `veth/${idPart(ends.local)}/${inputs.name}`, outs: this.outputs(inputs, localState, remoteState) };
+      const [localState, remoteState] = await this.applyBothEnds(inputs, ends, local, remote, kept);
+      return { id: `veth/${idPart(ends.local)}/${inputs.name}`, outs: this.outputs(inputs, localState, remoteState, kept) };
     });
   }
 
@@ -125,17 +143,18 @@ export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
     // A link of that name without our mark is someone else's: ours is gone.
     if (!local || local.alias !== stored.tag) return { id: "", props: {} };
     const remote = await showLink(this.runner, ends.remote, stored.peer.name);
-    return { id, props: { ...stored, ...observed(local, remote, stored.peer) } };
+    return { id, props: { ...stored, ...observed(local, remote, stored.peer, keptOf(props)) } };
   }
 
-  async update(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+  async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
     const inputs = vethInputs.parse(news);
     const ends = endsOf(inputs);
     const local = await showLink(this.runner, ends.local, inputs.name);
     const remote = await showLink(this.runner, ends.remote, inputs.peer.name);
     if (!local || !remote) throw new Error(`veth ${inputs.name} in ${describeWhere(ends.local)} is gone; run \`pulumi refresh\` then \`pulumi up\` to recreate it`);
-    const [localState, remoteState] = await this.applyBothEnds(inputs, ends, local, remote);
-    return { outs: this.outputs(inputs, localState, remoteState) };
+    const kept = keptOf(olds);
+    const [localState, remoteState] = await this.applyBothEnds(inputs, ends, local, remote, kept);
+    return { outs: this.outputs(inputs, localState, remoteState, kept) };
   }
 
   async delete(_id: string, props: Props): Promise<void> {
@@ -147,26 +166,34 @@ export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   /** Both ends to their declared state, one process each, concurrently. */
-  private applyBothEnds(inputs: VethInputs, ends: Ends, local: LinkState, remote: LinkState): Promise<[LinkState, LinkState]> {
+  private applyBothEnds(inputs: VethInputs, ends: Ends, local: LinkState, remote: LinkState, kept: Kept): Promise<[LinkState, LinkState]> {
     return Promise.all([
-      reconcileLink(this.runner, ends.local, local, { ...inputs, alias: inputs.tag, master: inputs.master ?? null }),
-      reconcileLink(this.runner, ends.remote, remote, { ...inputs.peer, alias: inputs.tag, mtu: inputs.mtu }),
+      reconcileLink(this.runner, ends.local, local, { ...inputs, alias: inputs.tag, master: inputs.master ?? null, keep: kept.local }),
+      reconcileLink(this.runner, ends.remote, remote, { ...inputs.peer, alias: inputs.tag, mtu: inputs.mtu, keep: kept.peer }),
     ]);
   }
 
-  private outputs(inputs: VethInputs, local: LinkState, remote: LinkState): VethOutputs {
-    return { ...inputs, ...observed(local, remote, inputs.peer), schemaVersion: SCHEMA_VERSION };
+  private outputs(inputs: VethInputs, local: LinkState, remote: LinkState, kept: Kept): VethOutputs {
+    return { ...inputs, ...observed(local, remote, inputs.peer, kept), schemaVersion: SCHEMA_VERSION };
   }
 }
 
-function observed(local: LinkState, remote: LinkState | undefined, peer: VethInputs["peer"]) {
+/** What adoption kept, from stored outputs (none in state written before it was recorded). */
+function keptOf(props: Props): Kept {
+  const stored = props as Partial<VethOutputs>;
+  return { local: stored.keptAddresses ?? [], peer: stored.keptPeerAddresses ?? [] };
+}
+
+function observed(local: LinkState, remote: LinkState | undefined, peer: VethInputs["peer"], kept: Kept) {
   return {
+    keptAddresses: kept.local,
+    keptPeerAddresses: kept.peer,
     ifindex: local.ifindex,
     mac: local.mac,
     mtu: local.mtu,
     up: local.up,
     master: local.master,
-    addresses: local.addresses,
-    peer: { ...peer, ifindex: remote?.ifindex ?? 0, mac: remote?.mac, mtu: remote?.mtu, up: remote?.up ?? false, addresses: remote?.addresses ?? [] },
+    addresses: withoutKept(local.addresses, kept.local),
+    peer: { ...peer, ifindex: remote?.ifindex ?? 0, mac: remote?.mac, mtu: remote?.mtu, up: remote?.up ?? false, addresses: withoutKept(remote?.addresses, kept.peer) },
   };
 }

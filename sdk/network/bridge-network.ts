@@ -22,6 +22,8 @@ export interface BridgeNetworkArgs {
   /** Masquerade only traffic leaving through this interface (default: any, except to the subnet itself). */
   outInterface?: pulumi.Input<string>;
   mtu?: number;
+  /** The bridge's MAC (the gateway's); default: a stable one derived from the bridge resource. */
+  mac?: string;
   /** Turn on IPv4 forwarding in the host (default true; one Sysctl per host, shared by every network). */
   ipForward?: boolean;
   /** Let port forwards to this network answer the host at 127.0.0.1 (route_localnet on the bridge; default true). */
@@ -68,7 +70,7 @@ export class BridgeNetwork extends pulumi.ComponentResource implements Attachabl
     const bridgeName = args.bridgeName ?? interfaceNameFor("br-", name);
     this.bridgeResource = new Bridge(
       `${name}-bridge`,
-      { name: bridgeName, addresses: [`${this.gateway}/${this.parsedSubnet.prefixLength}`], mtu: args.mtu, host: this.host, machine, adopt: args.adopt },
+      { name: bridgeName, addresses: [`${this.gateway}/${this.parsedSubnet.prefixLength}`], mtu: args.mtu, mac: args.mac, host: this.host, machine, adopt: args.adopt },
       { parent: this },
     );
     this.bridge = this.bridgeResource.name;

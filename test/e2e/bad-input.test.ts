@@ -11,6 +11,8 @@ interface BadCase {
   readonly field?: string;
   /** ...or the message a component must fail with. */
   readonly message?: RegExp;
+  /** The rejected value, which the message must show (Pulumi prints a nested one as {<nil>}). */
+  readonly shows?: string;
   readonly code: string;
 }
 
@@ -21,6 +23,7 @@ const cases: BadCase[] = [
   { what: "peer name with a slash", resource: "v", field: "peer.name", code: `new hostnet.VethPair("v", { name: "vh0", peer: { name: "et/h0" } });` },
   { what: "MTU 70000", resource: "v", field: "mtu", code: `new hostnet.VethPair("v", { name: "vh0", mtu: 70000, peer: { name: "eth0" } });` },
   { what: "namespace name with a space", resource: "n", field: "name", code: `new hostnet.Namespace("n", { name: "my ns" });` },
+  { what: "peer namespace given as a /proc path", resource: "v", field: "peer.namespace", shows: "/proc/1/ns/net", code: `new hostnet.VethPair("v", { name: "vh0", peer: { name: "eth0", namespace: "/proc/1/ns/net" } });` },
   { what: "route destination with host bits", resource: "r", field: "destination", code: `new hostnet.Route("r", { destination: "10.0.3.7/24", device: "lo" });` },
   { what: "IPv6 gateway for an IPv4 route", resource: "r", field: "via", code: `new hostnet.Route("r", { destination: "10.0.3.0/24", via: "fd00::1" });` },
   { what: "route with neither gateway nor device", resource: "r", field: "via", code: `new hostnet.Route("r", { destination: "default" });` },
@@ -82,7 +85,7 @@ describeAsRoot("bad input is refused at preview (scenario 9)", () => {
   const ctx = useSandbox();
   const project = usePulumiProject(ctx, "bad-input");
 
-  test.each(cases)("$what", async ({ resource, field, message, code }) => {
+  test.each(cases)("$what", async ({ resource, field, message, shows, code }) => {
     project.writeProgram(code);
     const preview = await project.preview();
     expect(preview.code).not.toBe(0);
@@ -92,6 +95,7 @@ describeAsRoot("bad input is refused at preview (scenario 9)", () => {
       expect(preview.output).toMatch(message);
       expect(preview.output).not.toMatch(/unhandled exception|^\s+at /m);
     } else expect(preview.output).toContain(`resource '${resource}': property ${field} value`);
+    if (shows) expect(preview.output).toContain(`(got "${shows}")`);
     expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
   });
 });

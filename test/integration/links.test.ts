@@ -50,6 +50,26 @@ describeAsRoot("bridge and veth providers on the kernel", () => {
     await bridge.delete!(adopted.id, adopted.outs);
   });
 
+  test("veth: adoption keeps the addresses each end had, adds the declared ones, and is no drift", async () => {
+    const { veth } = providers();
+    await ip("link", "add", "vh-kept", "type", "veth", "peer", "name", "vp-kept");
+    await ip("addr", "add", "172.31.1.1/24", "dev", "vh-kept");
+    await ip("addr", "add", "172.31.2.1/24", "dev", "vp-kept");
+    const inputs = (await veth.check!({}, { name: "vh-kept", addresses: ["10.9.5.1/24"], peer: { name: "vp-kept", addresses: ["10.9.6.1/24"] }, adopt: true, tag: TAG })).inputs!;
+    const adopted = await veth.create(inputs);
+    expect(adopted.outs).toMatchObject({ addresses: ["10.9.5.1/24"], keptAddresses: ["172.31.1.1/24"], keptPeerAddresses: ["172.31.2.1/24"], peer: { addresses: ["10.9.6.1/24"] } });
+    const read = await veth.read!(adopted.id, adopted.outs);
+    expect(await veth.diff!(adopted.id, read.props!, inputs)).toMatchObject({ changes: false });
+    const next = { ...inputs, addresses: ["10.9.7.1/24"] };
+    const updated = await veth.update!(adopted.id, read.props!, next);
+    expect(updated.outs).toMatchObject({ addresses: ["10.9.7.1/24"] });
+    const local = await ip("addr", "show", "vh-kept");
+    expect(local).toContain("172.31.1.1/24");
+    expect(local).not.toContain("10.9.5.1");
+    expect(await ip("addr", "show", "vp-kept")).toContain("172.31.2.1/24");
+    await veth.delete!(adopted.id, updated.outs!);
+  });
+
   test("bridge: adopts its own leftover from an interrupted run", async () => {
     const { bridge } = providers();
     const inputs = (await bridge.check!({}, { name: "br-again", tag: TAG })).inputs!;

@@ -67,6 +67,29 @@ describeAsRoot("sysctl provider on the kernel", () => {
     await sysctl.delete!(created.id, created.outs);
   });
 
+  test("the last record's removal removes its emptied directories, and only those", async () => {
+    const { sysctl } = makeProviders(ctx.sandbox.runner);
+    const records = async () => (await ctx.sandbox.run(["find", "/run/pulumi-hostnet", "-mindepth", "1"])).split("\n").filter(Boolean).sort();
+    await ctx.sandbox.run(["ip", "netns", "add", "sz"]);
+    const make = async (news: Record<string, unknown>) => {
+      const made = await sysctl.create((await sysctl.check!({}, news)).inputs!);
+      return () => sysctl.delete!(made.id, made.outs);
+    };
+    const hostFwd = await make({ key: "net.ipv4.ip_forward", value: "1", tag: "hostnet:p/s/a" });
+    const nsFwd = await make({ namespace: "sz", key: "net.ipv4.ip_forward", value: "1", tag: "hostnet:p/s/b" });
+    const nsLocalnet = await make({ namespace: "sz", key: "net.ipv4.conf.all.route_localnet", value: "1", tag: "hostnet:p/s/c" });
+    await nsFwd();
+    // Another key's record in the same namespace keeps its directory.
+    expect(await records()).toContain("/run/pulumi-hostnet/sysctl/sz/net.ipv4.conf.all.route_localnet");
+    expect(await records()).not.toContain("/run/pulumi-hostnet/sysctl/sz/net.ipv4.ip_forward");
+    await nsLocalnet();
+    expect(await records()).not.toContain("/run/pulumi-hostnet/sysctl/sz");
+    expect(await records()).toContain("/run/pulumi-hostnet/sysctl/-");
+    await hostFwd();
+    expect(await records()).toEqual([]);
+    await ctx.sandbox.run(["ip", "netns", "delete", "sz"]);
+  });
+
   test("the sandbox is left as it was", async () => {
     expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
   });

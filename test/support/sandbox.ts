@@ -63,13 +63,16 @@ export class Place {
   }
 
   /**
-   * Everything the sandbox's host holds that the project could make: named namespaces and,
-   * in the host and each of them, links, addresses, routes, rules and static neighbours (ids and MACs left out, since
+   * Everything the sandbox's host holds that the project could make: named namespaces, the
+   * files under /run/pulumi-hostnet and, in the host and each of them, links, addresses,
+   * routes, rules and static neighbours (ids and MACs left out, since
    * a recreated object gets new ones). Compared before and after a test.
    */
   async snapshot(): Promise<string> {
     const names = (await this.run(["ip", "netns", "list"])).split("\n").map((l) => l.split(" ")[0]).filter(Boolean).sort();
-    const parts = [`netns: ${names.join(" ")}`];
+    // The provider's records (sysctl ledger) on the sandbox's private tmpfs: destroy leaves none.
+    const records = (await this.run(["find", "/run/pulumi-hostnet", "-mindepth", "1"])).split("\n").filter(Boolean).sort();
+    const parts = [`netns: ${names.join(" ")}`, `records: ${records.join(" ")}`];
     for (const ns of [undefined, ...names]) {
       const n = ns ? ["-n", ns] : [];
       const links = await this.run(["ip", ...n, "-o", "link", "show"]);

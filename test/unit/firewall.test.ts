@@ -158,3 +158,90 @@ describe("coalesced firewall changes", () => {
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected"]);
   });
 });
+
+describe("a host port held by another owner's forward is refused", () => {
+  const NFT_LISTING = `table ip hostnet {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		fib daddr type local tcp dport 18080 dnat to 10.0.3.2:80 comment "hostnet:a/s/web"
+		ip daddr 10.200.0.1 udp dport 6000-6010 dnat to 10.0.3.2 comment "hostnet:a/s/dns"
+	}
+	chain output {
+		type nat hook output priority -100; policy accept;
+		fib daddr type local tcp dport 18080 dnat to 10.0.3.2:80 comment "hostnet:a/s/web"
+	}
+}
+`;
+  const IPTABLES_LINES = [
+    "-N HOSTNET-PREROUTING",
+    '-A HOSTNET-PREROUTING -p tcp -m tcp --dport 18080 -m addrtype --dst-type LOCAL -m comment --comment "hostnet:a/s/web" -j DNAT --to-destination 10.0.3.2:80',
+    '-A HOSTNET-PREROUTING -d 10.200.0.1/32 -p udp -m udp --dport 6000:6010 -m comment --comment "hostnet:a/s/dns" -j DNAT --to-destination 10.0.3.2',
+  ];
+  const HELD: firewall.HostPortListener[] = [
+    { protocol: "tcp", ports: { from: 18080, to: 18080 }, hostAddress: undefined, tag: "hostnet:a/s/web" },
+    { protocol: "udp", ports: { from: 6000, to: 6010 }, hostAddress: "10.200.0.1", tag: "hostnet:a/s/dns" },
+  ];
+
+  test("both backends' listings give the host ports, addresses and owners of prerouting DNATs", () => {
+    expect(firewall.parseNftListeners(NFT_LISTING)).toEqual(HELD);
+    expect(firewall.parseIptablesListeners(IPTABLES_LINES)).toEqual(HELD);
+  });
+
+  test.each([
+    [{ protocol: "tcp", ports: { from: 18080, to: 18080 } }, true],
+    [{ protocol: "tcp", ports: { from: 18000, to: 18100 } }, true],
+    [{ protocol: "udp", ports: { from: 18080, to: 18080 } }, false],
+    [{ protocol: "tcp", ports: { from: 18081, to: 18090 } }, false],
+    [{ protocol: "tcp", ports: { from: 18080, to: 18080 }, hostAddress: "10.9.9.9" }, true],
+    [{ protocol: "udp", ports: { from: 6010, to: 6020 }, hostAddress: "10.200.0.2" }, false],
+    [{ protocol: "udp", ports: { from: 6010, to: 6020 } }, true],
+  ] as const)("%j overlaps a held port: %s", (wanted, expected) => {
+    expect(HELD.some((held) => firewall.overlaps({ ...wanted, tag: "hostnet:b/s/x" }, held))).toBe(expected);
+  });
+
+  const forward = (tag: string, hostPort: number | string) => portForwardRules({ protocol: "tcp", hostPort, target: "10.0.4.2", fromHost: true, hairpin: true, firewallBackend: "auto", tag }, undefined);
+
+  test("the change is failed before its transaction, naming the owner and the port; its own tag and other ports pass", async () => {
+    const runner = new FakeRunner()
+      .on(["nft", "list", "table", "ip"], { stdout: NFT_LISTING, stderr: "" })
+      .on(["nft", "-j"], { stdout: JSON.stringify({ nftables: [] }), stderr: "" });
+    const backend = new firewall.NftBackend(runner);
+    const results = await Promise.allSettled([
+      firewall.applyCoalesced(backend, "h9", forward("hostnet:b/s/web", "18000-18100")),
+      firewall.applyCoalesced(backend, "h9", forward("hostnet:a/s/web", 18080)),
+      firewall.applyCoalesced(backend, "h9", forward("hostnet:b/s/other", 18081)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "fulfilled"]);
+    expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/host port tcp\/18000-18100 is already forwarded by hostnet:a\/s\/web \(tcp\/18080, nftables\)/);
+    const script = runner.calls.find((c) => c.argv[1] === "-f")?.stdin ?? "";
+    expect(script).not.toContain("hostnet:b/s/web");
+    expect(script).toContain("hostnet:b/s/other");
+  });
+
+  test("the other backend's forwards count too, and two new claims in one batch: the first wins", async () => {
+    const runner = new FakeRunner()
+      .on(["iptables", "-w", "-t", "nat", "-S"], { stdout: IPTABLES_LINES.join("\n"), stderr: "" })
+      .on(["nft", "-j"], { stdout: JSON.stringify({ nftables: [] }), stderr: "" });
+    const backend = new firewall.NftBackend(runner);
+    const others = [new firewall.IptablesBackend(runner)];
+    const results = await Promise.allSettled([
+      firewall.applyCoalesced(backend, "h10", forward("hostnet:b/s/web", 18080), others),
+      firewall.applyCoalesced(backend, "h10", forward("hostnet:b/s/one", 9000), others),
+      firewall.applyCoalesced(backend, "h10", forward("hostnet:b/s/two", 9000), others),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "rejected"]);
+    expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/hostnet:a\/s\/web \(tcp\/18080, iptables\)/);
+    expect((results[2] as PromiseRejectedResult).reason.message).toMatch(/tcp\/9000 is already forwarded by hostnet:b\/s\/one/);
+  });
+
+  test("check names the holder at preview, on the field", async () => {
+    const runner = new FakeRunner().on(["nft", "list", "table", "ip"], { stdout: NFT_LISTING, stderr: "" });
+    const { portforward, endpoint } = makeProviders(runner);
+    const pf = await portforward.check!({}, { protocol: "tcp", hostPort: 18080, target: "10.0.4.2", tag: "hostnet:b/s/pf" });
+    expect(pf.failures).toEqual([expect.objectContaining({ property: "hostPort", reason: expect.stringMatching(/tcp\/18080 is already forwarded by hostnet:a\/s\/web/) })]);
+    const own = await portforward.check!({}, { protocol: "tcp", hostPort: 18080, target: "10.0.4.2", tag: "hostnet:a/s/web" });
+    expect(own.failures ?? []).toEqual([]);
+    const ep = await endpoint.check!({}, { namespace: "c1", bridge: "br0", hostInterface: "vh-c1", address: "10.0.4.2/24", ports: [{ hostPort: 80 }, { hostPort: "18070-18090" }], tag: "hostnet:b/s/c1" });
+    expect(ep.failures).toEqual([expect.objectContaining({ property: "ports[1].hostPort", reason: expect.stringMatching(/hostnet:a\/s\/web/) })]);
+  });
+});

@@ -5,29 +5,50 @@ import { makeProviders, UNKNOWN } from "../../provider/resources";
 const TAG = "hostnet:p/s/r";
 const providers = () => makeProviders(new FakeRunner());
 
+const badInputs = [
+  ["bridge", { name: "abcdefghijklmnop", tag: TAG }, "name", /at most 15/],
+  ["bridge", { name: "-x", tag: TAG }, "name", /must not start with '-'/],
+  ["bridge", { name: "bré0", tag: TAG }, "name", /letters, digits/],
+  ["bridge", { name: "br0", addresses: ["10.0.3.0/24"], tag: TAG }, "addresses[0]", /network address/],
+  ["bridge", { name: "br0", addresses: ["fd00::1"], tag: TAG }, "addresses[0]", /prefix length/],
+  ["bridge", { name: "br0", mtu: 20, tag: TAG }, "mtu", /at least 68/],
+  ["veth", { name: "a", peer: { name: "a" }, tag: TAG }, "peer.name", /equals the first end/],
+  ["veth", { name: "a", peer: { name: "b", addresses: ["x"] }, tag: TAG }, "peer.addresses[0]", /not an address/],
+  ["namespace", { name: "../etc", tag: TAG }, "name", /letters, digits/],
+  ["namespace", { name: "ok", tag: "mine" }, "tag", /hostnet:/],
+  ["route", { destination: "10.0.0.1/8", device: "lo" }, "destination", /host bits set; the network is 10\.0\.0\.0\/8/],
+  ["route", { destination: "default", via: "10.0.0.1", source: "fd00::2" }, "source", /ipv6 but the route is ipv4/],
+  ["route", { destination: "default", via: "10.0.0.1", table: "main; reboot" }, "table", /table must be/],
+  ["address", { device: "lo", address: "10.0.0.1" }, "address", /prefix length/],
+  ["address", { device: "lo", address: "10.0.3/24" }, "address", /prefix length/],
+  ["address", { device: "lo", address: "010.0.0.1/24" }, "address", /prefix length/],
+  ["route", { destination: "default", via: "10.1" }, "via", /four decimal parts/],
+  ["veth", { name: "a", peer: { name: "b", namespace: "/proc/123/ns/net" }, tag: TAG }, "peer.namespace", /letters, digits/],
+] as const;
+
+/** The value at a property path such as peer.addresses[0]. */
+function valueAt(root: unknown, property: string): unknown {
+  return property.split(/\.|\[|\]/).filter(Boolean).reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), root);
+}
+
 describe("check validates before anything changes", () => {
-  test.each([
-    ["bridge", { name: "abcdefghijklmnop", tag: TAG }, "name", /at most 15/],
-    ["bridge", { name: "-x", tag: TAG }, "name", /must not start with '-'/],
-    ["bridge", { name: "bré0", tag: TAG }, "name", /letters, digits/],
-    ["bridge", { name: "br0", addresses: ["10.0.3.0/24"], tag: TAG }, "addresses[0]", /network address/],
-    ["bridge", { name: "br0", addresses: ["fd00::1"], tag: TAG }, "addresses[0]", /prefix length/],
-    ["bridge", { name: "br0", mtu: 20, tag: TAG }, "mtu", /at least 68/],
-    ["veth", { name: "a", peer: { name: "a" }, tag: TAG }, "peer.name", /equals the first end/],
-    ["veth", { name: "a", peer: { name: "b", addresses: ["x"] }, tag: TAG }, "peer.addresses[0]", /not an address/],
-    ["namespace", { name: "../etc", tag: TAG }, "name", /letters, digits/],
-    ["namespace", { name: "ok", tag: "mine" }, "tag", /hostnet:/],
-    ["route", { destination: "10.0.0.1/8", device: "lo" }, "destination", /host bits set; the network is 10\.0\.0\.0\/8/],
-    ["route", { destination: "default", via: "10.0.0.1", source: "fd00::2" }, "source", /ipv6 but the route is ipv4/],
-    ["route", { destination: "default", via: "10.0.0.1", table: "main; reboot" }, "table", /table must be/],
-    ["address", { device: "lo", address: "10.0.0.1" }, "address", /prefix length/],
-    ["address", { device: "lo", address: "10.0.3/24" }, "address", /prefix length/],
-    ["address", { device: "lo", address: "010.0.0.1/24" }, "address", /prefix length/],
-    ["route", { destination: "default", via: "10.1" }, "via", /four decimal parts/],
-  ] as const)("%s %j fails on %s", async (kind, news, property, reason) => {
+  test.each(badInputs)("%s %j fails on %s", async (kind, news, property, reason) => {
     const result = await providers()[kind].check!({}, news);
     expect(result.inputs).toBeUndefined();
     expect(result.failures).toEqual(expect.arrayContaining([expect.objectContaining({ property, reason: expect.stringMatching(reason) })]));
+  });
+
+  // Pulumi prints a nested value as {<nil>}: the reason itself must name what it refuses.
+  test.each(badInputs)("%s %j: the reason for %s shows the value", async (kind, news, property) => {
+    const result = await providers()[kind].check!({}, news);
+    const failure = result.failures?.find((f) => f.property === property);
+    const value = valueAt(news, property);
+    expect(failure?.reason).toContain(typeof value === "string" ? value : JSON.stringify(value));
+  });
+
+  test("a missing value is named as missing", async () => {
+    const result = await providers().bridge.check!({}, { tag: TAG });
+    expect(result.failures).toEqual(expect.arrayContaining([expect.objectContaining({ property: "name", reason: expect.stringContaining("(got no value)") })]));
   });
 
   test("defaults are applied", async () => {

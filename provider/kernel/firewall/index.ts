@@ -1,12 +1,13 @@
 import type { Runner } from "../../exec";
 import type { Netns } from "../ip";
+import { recentRead } from "../shared";
 import { IptablesBackend } from "./iptables";
 import { NftBackend } from "./nft";
-import type { FirewallBackend, TaggedRules } from "./types";
+import { conflictMessage, listenersOf, overlaps, type FirewallBackend, type HostPortListener, type IpFamily, type TaggedRules } from "./types";
 
 export * from "./types";
-export { IptablesBackend, iptablesRuleArgs } from "./iptables";
-export { NftBackend, NFT_TABLE, nftRuleExpression, parseNftForwards, parseNftRules } from "./nft";
+export { IptablesBackend, iptablesRuleArgs, parseIptablesListeners } from "./iptables";
+export { NftBackend, NFT_TABLE, nftRuleExpression, parseNftForwards, parseNftListeners, parseNftRules } from "./nft";
 
 export type BackendChoice = "auto" | "nftables" | "iptables";
 
@@ -30,6 +31,8 @@ interface Pending {
 interface HostQueue {
   pending: Pending[];
   draining: boolean;
+  /** Backends whose forwards also hold host ports here (the other one, for another stack's rules). */
+  readonly neighbours: readonly FirewallBackend[];
 }
 
 /** Per runner (per machine), then per backend and netns. */
@@ -42,12 +45,12 @@ const queues = new WeakMap<Runner, Map<string, HostQueue>>();
  * listing followed by a transaction must see no other change in between). When a merged
  * transaction fails, each change is retried alone, so only the bad one reports the error.
  */
-export function applyCoalesced(backend: FirewallBackend, netns: Netns, set: TaggedRules): Promise<void> {
+export function applyCoalesced(backend: FirewallBackend, netns: Netns, set: TaggedRules, neighbours: readonly FirewallBackend[] = []): Promise<void> {
   let onMachine = queues.get(backend.runner);
   if (!onMachine) queues.set(backend.runner, (onMachine = new Map()));
   const key = `${backend.name}/${netns ?? ""}`;
   let queue = onMachine.get(key);
-  if (!queue) onMachine.set(key, (queue = { pending: [], draining: false }));
+  if (!queue) onMachine.set(key, (queue = { pending: [], draining: false, neighbours }));
   const promise = new Promise<void>((resolve, reject) => queue.pending.push({ set, done: (err) => (err === undefined ? resolve() : reject(err)) }));
   if (!queue.draining) void drain(backend, netns, queue);
   return promise;
@@ -60,7 +63,14 @@ async function drain(backend: FirewallBackend, netns: Netns, queue: HostQueue): 
   while (queue.pending.length > 0) {
     const batch = queue.pending.splice(0);
     for (const family of ["ipv4", "ipv6"] as const) {
-      const group = batch.filter((p) => p.set.family === family);
+      let group = batch.filter((p) => p.set.family === family);
+      if (group.length === 0) continue;
+      try {
+        group = await refuseTakenPorts(backend, queue.neighbours, netns, family, group);
+      } catch (err) {
+        for (const p of group) p.done(err);
+        continue;
+      }
       if (group.length === 0) continue;
       try {
         await backend.replaceAll(netns, group.map((p) => p.set));
@@ -82,4 +92,38 @@ async function drain(backend: FirewallBackend, netns: Netns, queue: HostQueue): 
     }
   }
   queue.draining = false;
+}
+
+/**
+ * Fails the changes whose forwards would take a host port another owner's forward holds (the
+ * kernel would keep both DNAT rules and the first would silently win, where Docker says "port
+ * is already allocated"); returns the rest. Read inside the host's queue, so no change of this
+ * process comes between the listing and the transaction. A rule's own tag is no conflict
+ * (an update or replacement of itself); of two new claims in one batch the first wins.
+ */
+async function refuseTakenPorts(backend: FirewallBackend, neighbours: readonly FirewallBackend[], netns: Netns, family: IpFamily, group: Pending[]): Promise<Pending[]> {
+  if (!group.some((p) => listenersOf(p.set).length > 0)) return group;
+  const taken: { listener: HostPortListener; backend: string }[] = (await backend.listeners(netns, family)).map((listener) => ({ listener, backend: backend.name }));
+  for (const other of neighbours) {
+    try {
+      // Other queues write there (the other backend's, other processes'), unordered with
+      // this one: a listing a moment old is as good as a new one, and saves a process per batch.
+      const listed = await recentRead(other, `listeners ${netns ?? ""} ${family}`, 2000, () => other.listeners(netns, family));
+      taken.push(...listed.map((listener) => ({ listener, backend: other.name })));
+    } catch {
+      // The other tool is missing or cannot read here: then it holds no forwards of ours.
+    }
+  }
+  const accepted: Pending[] = [];
+  for (const p of group) {
+    const wanted = listenersOf(p.set);
+    const clash = wanted.flatMap((w) => taken.filter((t) => t.listener.tag !== p.set.tag && overlaps(w, t.listener)).map((t) => conflictMessage(w, t.listener, t.backend)));
+    if (clash.length > 0) {
+      p.done(new Error(clash.join("; ")));
+      continue;
+    }
+    accepted.push(p);
+    taken.push(...wanted.map((listener) => ({ listener, backend: backend.name })));
+  }
+  return accepted;
 }

@@ -1,6 +1,6 @@
 import { isExists, isNotFound, type Runner } from "../../exec";
 import type { Netns } from "../ip";
-import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type IpFamily, type Protocol, type TaggedRules } from "./types";
+import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type HostPortListener, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
 /** Our chains and the built-in chain of each table that jumps to them. */
 const CHAINS: Record<Chain, { table: "nat" | "filter"; name: string; builtin: string }> = {
@@ -51,6 +51,21 @@ export function iptablesRuleArgs(family: IpFamily, rule: FirewallRule, tag: stri
   return args;
 }
 
+/** The host ports of our DNAT rules, from `iptables -S` lines of our prerouting chain. */
+export function parseIptablesListeners(lines: readonly string[]): HostPortListener[] {
+  return lines.flatMap((line) => {
+    if (!line.startsWith(`-A ${CHAINS.prerouting.name} `) || !line.includes(" -j DNAT")) return [];
+    const protocol = / -p (tcp|udp)\b/.exec(line)?.[1] as Protocol | undefined;
+    const ports = / --dport (\d+)(?::(\d+))?/.exec(line);
+    const tag = / --comment "?([^"\s]+)"?/.exec(line)?.[1];
+    if (!protocol || !ports || !tag) return [];
+    const from = Number(ports[1]);
+    // iptables prints a host address with its full prefix: 10.200.0.1/32.
+    const address = / -d ([0-9A-Fa-f:.]+)\/(?:32|128)\b/.exec(line)?.[1];
+    return [{ protocol, ports: { from, to: ports[2] ? Number(ports[2]) : from }, hostAddress: address, tag }];
+  });
+}
+
 /**
  * The iptables backend (iptables-nft or legacy, whichever `iptables` is): our own chains,
  * jumped to from the built-in ones; each table changed in one `iptables-restore --noflush`
@@ -90,6 +105,10 @@ export class IptablesBackend implements FirewallBackend {
       throw err;
     }
     return [...found];
+  }
+
+  async listeners(netns: Netns, family: IpFamily): Promise<HostPortListener[]> {
+    return parseIptablesListeners(await this.listOurs(netns, family, "nat"));
   }
 
   async count(netns: Netns, family: IpFamily, tag: string): Promise<number> {

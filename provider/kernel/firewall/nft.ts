@@ -2,7 +2,7 @@ import { z } from "zod";
 import { isNotFound, type Runner } from "../../exec";
 import type { Netns } from "../ip";
 import { sharedRead } from "../shared";
-import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type IpFamily, type Protocol, type TaggedRules } from "./types";
+import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type HostPortListener, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
 /** Our table, one per family; nothing outside it is ever edited. */
 export const NFT_TABLE = "hostnet";
@@ -105,6 +105,22 @@ export function parseNftForwards(listing: string): ForwardSummary[] {
   return forwards;
 }
 
+/** The host ports of the DNAT rules in a prerouting chain, parsed from `nft list table` text. */
+export function parseNftListeners(listing: string): HostPortListener[] {
+  const listeners: HostPortListener[] = [];
+  let chain = "";
+  for (const line of listing.split("\n")) {
+    const header = /^\s*chain (\S+) \{/.exec(line);
+    if (header) chain = header[1] ?? "";
+    const rule = /\b(tcp|udp) dport (\d+)(?:-(\d+))? .*\bdnat\b.* comment "([^"]+)"/.exec(line);
+    if (chain !== "prerouting" || !rule) continue;
+    const address = /\bip6? daddr ([0-9A-Fa-f:.]+)(?:\s|$)/.exec(line)?.[1];
+    const from = Number(rule[2]);
+    listeners.push({ protocol: rule[1] as Protocol, ports: { from, to: rule[3] ? Number(rule[3]) : from }, hostAddress: address, tag: rule[4] ?? "" });
+  }
+  return listeners;
+}
+
 /** The nftables backend: our own table per family, base chains, atomic `nft -f -` transactions. */
 export class NftBackend implements FirewallBackend {
   readonly name = "nftables";
@@ -135,6 +151,16 @@ export class NftBackend implements FirewallBackend {
   async tags(netns: Netns, family: IpFamily): Promise<string[]> {
     const comments = (await this.listRules(netns, family)).map((r) => r.comment);
     return [...new Set(comments.filter((c): c is string => c !== undefined))];
+  }
+
+  async listeners(netns: Netns, family: IpFamily): Promise<HostPortListener[]> {
+    try {
+      const { stdout } = await this.runner.run({ argv: ["nft", "list", "table", nftFamily(family), NFT_TABLE], netns });
+      return parseNftListeners(stdout);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
   }
 
   async count(netns: Netns, family: IpFamily, tag: string): Promise<number> {

@@ -71,6 +71,39 @@ export interface FirewallBackend {
   forwards(netns: Netns): Promise<ForwardSummary[]>;
   /** The distinct tags our rules of this family carry (none when our table or the namespace is gone). */
   tags(netns: Netns, family: IpFamily): Promise<string[]>;
+  /** The host ports our DNAT rules of this family listen on, with the tag of each (any stack). */
+  listeners(netns: Netns, family: IpFamily): Promise<HostPortListener[]>;
+}
+
+/** A host port taken by a forward: what a second forward must not overlap. */
+export interface HostPortListener {
+  readonly protocol: Protocol;
+  readonly ports: PortRange;
+  /** The one host address it answers on; undefined: every address of the host. */
+  readonly hostAddress?: string;
+  /** Its owner's tag (hostnet:<project>/<stack>/<resource>). */
+  readonly tag: string;
+}
+
+/** The host ports a rule set listens on: its DNAT rules in prerouting. */
+export function listenersOf(set: TaggedRules): HostPortListener[] {
+  return set.rules.flatMap((r) =>
+    r.chain === "prerouting" && r.action.kind === "dnat" && r.match.protocol && r.match.destinationPort
+      ? [{ protocol: r.match.protocol, ports: r.match.destinationPort, hostAddress: r.match.destination, tag: set.tag }]
+      : [],
+  );
+}
+
+/** Whether two listeners take a common port: same protocol, overlapping ports, a common address. */
+export function overlaps(a: HostPortListener, b: HostPortListener): boolean {
+  const sameAddress = a.hostAddress === undefined || b.hostAddress === undefined || a.hostAddress === b.hostAddress;
+  return a.protocol === b.protocol && sameAddress && a.ports.from <= b.ports.to && b.ports.from <= a.ports.to;
+}
+
+/** The message for a forward refused because another owner's forward holds its port. */
+export function conflictMessage(wanted: HostPortListener, holder: HostPortListener, backend: string): string {
+  const where = (l: HostPortListener) => `${l.protocol}/${formatPorts(l.ports)}${l.hostAddress ? ` on ${l.hostAddress}` : ""}`;
+  return `host port ${where(wanted)} is already forwarded by ${holder.tag} (${where(holder)}, ${backend}); a host port can have one forward only: remove that one first, or choose another port`;
 }
 
 export function formatPorts(range: PortRange, separator = "-"): string {
