@@ -140,10 +140,10 @@ const componentCases: ComponentCase[] = [
   { what: "two containers forwarding one host port", message: /host port tcp\/8080 of c2 is already forwarded by c1/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 80 }] });\nnew hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, ports: [{ hostPort: 8080 }] });` },
   { what: "overlapping UDP port ranges", message: /host port udp\/5005-5020 of c2 is already forwarded by c1/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: "5000-5010", protocol: "udp" }] });\nnew hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, ports: [{ hostPort: "5005-5020", protocol: "udp" }] });` },
   { what: "a bridge name of 16 characters", resource: "n-bridge", field: "name", code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24", bridgeName: "${L16}" });` },
-  { what: "a namespace name with a space", resource: "c1-netns", field: "name", code: `new hostnet.ContainerNetwork("c1", { mode: "none", namespaceName: "my ns" });` },
-  { what: "a host interface name of 16 characters", resource: "c1-endpoint", field: "hostInterface", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, hostInterfaceName: "${L16}" });` },
-  { what: "a container interface name with '/'", resource: "c1-endpoint", field: "interfaceName", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, interfaceName: "eth/0" });` },
-  { what: "a container port of 70000", resource: "c1-endpoint", field: "ports[0].targetPort", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 70000 }] });` },
+  { what: "a namespace name with a space", resource: "c1", field: "name", code: `new hostnet.ContainerNetwork("c1", { mode: "none", namespaceName: "my ns" });` },
+  { what: "a host interface name of 16 characters", resource: "c1", field: "hostInterface", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, hostInterfaceName: "${L16}" });` },
+  { what: "a container interface name with '/'", resource: "c1", field: "interfaceName", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, interfaceName: "eth/0" });` },
+  { what: "a container port of 70000", resource: "c1", field: "ports[0].targetPort", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 70000 }] });` },
 ];
 
 /** A case's program, and what its preview must print. */
