@@ -65,13 +65,15 @@ function floorFiles(n: number, dir: string): string {
   return join(dir, "floor.sh");
 }
 
-function pulumiProgram(n: number): string {
+function pulumiProgram(n: number, options: { movedForward?: boolean } = {}): string {
+  // movedForward: the first container's forward moves from host port 20000 to 30000.
   return `"use strict";
 const hostnet = require("pulumi-hostnet");
 const net = new hostnet.BridgeNetwork("net", { bridgeName: "br0", subnet: "10.88.0.0/16", masquerade: true });
 for (let i = 0; i < ${n}; i++) {
   const a = "10.88." + Math.floor((i + 2) / 256) + "." + ((i + 2) % 256);
-  new hostnet.ContainerNetwork("c" + i, { mode: "bridge", network: net, address: a, ports: [{ hostPort: 20000 + i, containerPort: 80 }] });
+  const hostPort = ${options.movedForward ? "i === 0 ? 30000 : " : ""}20000 + i;
+  new hostnet.ContainerNetwork("c" + i, { mode: "bridge", network: net, address: a, ports: [{ hostPort, containerPort: 80 }] });
 }
 `;
 }
@@ -133,8 +135,19 @@ async function runOnce(n: number, work: string): Promise<Sample> {
   sample.pulumiUp = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
   sample.providerShareOfUp = providerShare(trace, upStart, Date.now());
   sample.pulumiNoopUp = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+  sample.pulumiPreview = await timed(sandbox, pulumi(["preview"]), env);
   sample.pulumiRefresh = await timed(sandbox, pulumi(["refresh", "--yes", "--skip-preview"]), env);
+  // What the state holds: engine resources and bytes, per container.
+  const exported = JSON.parse((await sandbox.runner.run({ argv: ["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...pulumi(["stack", "export"])] })).stdout) as { deployment: { resources: unknown[] } };
+  sample.engineResourcesPerContainer = exported.deployment.resources.length / n;
+  sample.stateBytesPerContainer = JSON.stringify(exported).length / n;
+  // One change on a stack of N: a container added, then a forward moved to another port.
+  writeFileSync(join(project, "index.js"), pulumiProgram(n + 1));
+  sample.pulumiUpAddOne = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+  writeFileSync(join(project, "index.js"), pulumiProgram(n + 1, { movedForward: true }));
+  sample.pulumiUpMoveForward = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
   sample.pulumiDestroy = await timed(sandbox, pulumi(["destroy", "--yes", "--skip-preview"]), env);
+  writeFileSync(join(project, "index.js"), pulumiProgram(n));
   await sandbox.destroy();
   // The engine's lever: no checkpoint after every step (the file backend rewrites the whole
   // state each time; the final state is still written), at the default parallelism.
@@ -289,7 +302,7 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, Linux, ${process.version}`;
   writeFileSync(values.out ?? "bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine, runs, results, ...(mh ? { multihost: { perMachine, ...mh } } : {}), ...(probeSample ? { probes: { containers: probeContainers, probes, ...probeSample } } : {}) }, null, 2) + "\n");
   const fmt = (v: { median: number; min: number; max: number }) => `${(v.median / 1000).toFixed(2)} s (${(v.min / 1000).toFixed(2)}-${(v.max / 1000).toFixed(2)})`;
-  const rows = ["shell", "floor", "direct", "pulumiUp", "pulumiNoopUp", "pulumiRefresh", "pulumiDestroy", "pulumiUpTuned", "pulumiDestroyTuned"];
+  const rows = ["shell", "floor", "direct", "pulumiUp", "pulumiNoopUp", "pulumiPreview", "pulumiRefresh", "pulumiUpAddOne", "pulumiUpMoveForward", "pulumiDestroy", "pulumiUpTuned", "pulumiDestroyTuned"];
   console.log(`machine: ${machine}; median of ${runs} runs (min-max); ratio to floor`);
   if (mh) {
     console.log(`| several machines (Pulumi's defaults) | time |`);
@@ -314,10 +327,16 @@ async function main(): Promise<void> {
     console.log(`| ${row} | ${sizes.map((n) => { const v = results[n]![row]!; return `${fmt(v)} ${(v.median / results[n]!.floor!.median).toFixed(1)}x`; }).join(" | ")} |`);
   }
   console.log(`| provider processes per container | ${sizes.map((n) => results[n]!.directProcessesPerContainer!.median.toFixed(1)).join(" | ")} |`);
+  console.log(`| engine resources per container (state) | ${sizes.map((n) => results[n]!.engineResourcesPerContainer!.median.toFixed(2)).join(" | ")} |`);
+  console.log(`| state bytes per container | ${sizes.map((n) => results[n]!.stateBytesPerContainer!.median.toFixed(0)).join(" | ")} |`);
   console.log(`| share of pulumi up inside provider calls | ${sizes.map((n) => `${(results[n]!.providerShareOfUp!.median * 100).toFixed(0)}%`).join(" | ")} |`);
   if (sizes.includes(50) && sizes.includes(200)) {
     const slope = (k: string) => ((results[200]![k]!.median - results[50]![k]!.median) / 150).toFixed(1);
     console.log(`slope from N=50 to N=200, ms per added container: shell ${slope("shell")}, floor ${slope("floor")}, direct ${slope("direct")}, pulumi up ${slope("pulumiUp")}, pulumi up with checkpoints skipped ${slope("pulumiUpTuned")}`);
+  }
+  if (sizes.includes(200)) {
+    const at = (k: string) => results[200]![k]!.median;
+    console.log(`targets at N=200: pulumi up (defaults) / shell = ${(at("pulumiUp") / at("shell")).toFixed(2)} (target <= 1.2); checkpoints skipped / shell = ${(at("pulumiUpTuned") / at("shell")).toFixed(2)} (target < 1); no-op up ${(at("pulumiNoopUp") / 1000).toFixed(1)} s, refresh ${(at("pulumiRefresh") / 1000).toFixed(1)} s, one added container ${(at("pulumiUpAddOne") / 1000).toFixed(1)} s (targets <= 3 s)`);
   }
 }
 
