@@ -22,7 +22,7 @@ import { VxlanProvider } from "./vxlan";
 export { AddressProvider, BridgeProvider, EndpointProvider, IsolationProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, NeighborProvider, PortForwardProvider, ProbeProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider, VxlanProvider };
 export { natRules } from "./natrule";
 export { isolationRules } from "./isolation";
-export { portForwardRules } from "./portforward";
+export { forwardedFlowsOf, portForwardRules } from "./portforward";
 export { describeFlow, probeInputs } from "./probe";
 export * from "./validation";
 export { MachineRunners, placed, type Placement } from "./machines";
