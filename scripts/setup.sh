@@ -57,6 +57,7 @@ missing_debian_packages() {
   command -v ip >/dev/null || missing+=(iproute2)
   command -v nft >/dev/null || missing+=(nftables)
   command -v iptables >/dev/null || missing+=(iptables)
+  command -v conntrack >/dev/null || missing+=(conntrack)
   command -v ping >/dev/null || missing+=(iputils-ping)
   command -v nc >/dev/null || missing+=(netcat-openbsd)
   command -v unshare >/dev/null || missing+=(util-linux)

@@ -8,7 +8,7 @@ export { Probe, type ProbeArgs } from "./probe";
 export { Route, type RouteArgs } from "./route";
 export { RoutingRule, type RoutingRuleArgs } from "./rule";
 export { VethPair, type VethPairArgs, type VethPeerArgs, type VethPeerState } from "./veth";
-export { NatRule, PortForward, type FirewallBackend, type NatRuleArgs, type PortForwardArgs } from "./nat";
+export { NatRule, NetworkIsolation, PortForward, type FirewallBackend, type NatRuleArgs, type NetworkIsolationArgs, type PortForwardArgs } from "./nat";
 export { Sysctl, type SysctlArgs } from "./sysctl";
 export { Tap, type TapArgs } from "./tap";
 export { Vxlan, type VxlanArgs } from "./vxlan";

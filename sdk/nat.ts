@@ -78,3 +78,29 @@ export class PortForward extends HostnetResource {
       { host: defaultHost(), firewallBackend: "auto", fromHost: true, hairpin: true, ...args, tag: ownershipTag(name), backend: undefined, family: undefined, ruleCount: undefined, hairpinNetwork: undefined }, opts);
   }
 }
+
+export interface NetworkIsolationArgs {
+  machine?: Machine;
+  host?: pulumi.Input<string>;
+  firewallBackend?: pulumi.Input<FirewallBackend>;
+  /** The isolated network's bridge. */
+  bridge: pulumi.Input<string>;
+  /** Bridges whose containers may open connections into this one (replies flow back). */
+  allowFrom?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/**
+ * Keeps new connections from the other isolated bridges out of this one, as Docker isolates
+ * its networks (BridgeNetwork makes one per network). Published ports (DNAT) and replies pass.
+ */
+export class NetworkIsolation extends HostnetResource {
+  declare readonly bridge: pulumi.Output<string>;
+  declare readonly allowFrom: pulumi.Output<string[]>;
+  declare readonly backend: pulumi.Output<string>;
+  declare readonly ruleCount: pulumi.Output<number>;
+
+  constructor(name: string, args: NetworkIsolationArgs, opts?: pulumi.CustomResourceOptions) {
+    super("isolation", "NetworkIsolation", name,
+      { host: defaultHost(), firewallBackend: "auto", allowFrom: [], ...args, tag: ownershipTag(name), backend: undefined, family: undefined, ruleCount: undefined }, opts);
+  }
+}

@@ -8,7 +8,8 @@ const PATTERNS: ReadonlyArray<readonly [RegExp, ErrorKind]> = [
   // `ip tuntap add` of a name in use: TUNSETIFF with IFF_TUN_EXCL answers EBUSY.
   [/File exists|Address already assigned|already exists|TUNSETIFF\): Device or resource busy/i, "exists"],
   [
-    /Cannot find device|does not exist|No such file or directory|No such process|Address not found|Cannot open network namespace|No such device/i,
+    // conntrack -D that matched nothing exits 1 with "0 flow entries have been deleted."
+    /Cannot find device|does not exist|No such file or directory|No such process|Address not found|Cannot open network namespace|No such device|\b0 flow entries have been deleted/i,
     "not-found",
   ],
 ];

@@ -6,6 +6,7 @@ export * from "./link";
 export * from "./macvlan";
 export * from "./tap";
 export * from "./addr";
+export * from "./conntrack";
 export * from "./route";
 export * from "./rule";
 export * from "./schemas";

@@ -7,7 +7,7 @@ import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Ro
 import { applyRules, countRules, firewallChoice, portOrRange, takenPortIssues, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
 import { deleteRules, moveRules, repairsDrift } from "./natrule";
-import { portForwardRules, portMappingIssues } from "./portforward";
+import { forgetMovedFlows, portForwardRules, portMappingIssues } from "./portforward";
 import { canonicalInterfaceAddress, canonicalNetwork, familyOf, interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
 
 /** A host port forwarded to the container, as `docker run -p` does. */
@@ -194,6 +194,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       const made = await this.make(inputs, true);
       // make only adds: forwards no longer declared (or of the other family) go here.
       if (before.backend) await moveRules(this.runner, inputs.host, { ...before, backend: before.backend }, endpointRules(inputs));
+      await forgetMovedFlows(this.runner, inputs.host, storedRules(olds), endpointRules(inputs));
       return { outs: made.outs };
     }
     const hostEnd = await this.configureHostEnd(inputs, current);
@@ -202,6 +203,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     let backend = before.backend;
     if (backend) await moveRules(this.runner, inputs.host, { ...before, backend }, set);
     else if (set.rules.length) backend = await applyRules(this.runner, inputs.host, inputs.firewallBackend, set);
+    await forgetMovedFlows(this.runner, inputs.host, storedRules(olds), set);
     return { outs: outputsOf(inputs, hostEnd, inside, backend, set.rules.length) };
   }
 
@@ -220,6 +222,9 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       // Rules are found by their tag alone: none of another owner's can match.
       stored.backend ? deleteRules(this.runner, { host: stored.host, tag: stored.tag, backend: stored.backend, family: stored.family, ruleCount: stored.ruleCount }) : undefined,
     ]);
+    // A container that comes back under another address (or another that takes its ports)
+    // must not find the old one's flows still tracked to this address.
+    await forgetMovedFlows(this.runner, stored.host, storedRules(props), undefined);
   }
 
   /** Our forward rules in the host's table; 0 when none were ever made. */
@@ -348,6 +353,12 @@ export function endpointRules(e: EndpointInputs): firewall.TaggedRules {
       ).rules,
   );
   return { tag: e.tag, family: familyOf(e.address), rules };
+}
+
+/** The forwards' rules the stored outputs stood for; undefined for state this version cannot read. */
+function storedRules(olds: Props): firewall.TaggedRules | undefined {
+  const parsed = endpointInputs.safeParse(olds);
+  return parsed.success ? endpointRules(parsed.data) : undefined;
 }
 
 function outputsOf(inputs: EndpointInputs, hostEnd: LinkState, inside: Inside, backend: BackendName | undefined, ruleCount: number): EndpointOutputs {

@@ -4,6 +4,7 @@ import { AddressProvider } from "./address";
 import { BridgeProvider } from "./bridge";
 import { ContainerRefProvider } from "./container";
 import { EndpointProvider } from "./endpoint";
+import { IsolationProvider } from "./isolation";
 import { MachineRunners, placed } from "./machines";
 import { MacvlanProvider } from "./macvlan";
 import { NamespaceProvider } from "./namespace";
@@ -18,15 +19,16 @@ import { TapProvider } from "./tap";
 import { VethPairProvider } from "./veth";
 import { VxlanProvider } from "./vxlan";
 
-export { AddressProvider, BridgeProvider, EndpointProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, NeighborProvider, PortForwardProvider, ProbeProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider, VxlanProvider };
+export { AddressProvider, BridgeProvider, EndpointProvider, IsolationProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, NeighborProvider, PortForwardProvider, ProbeProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider, VxlanProvider };
 export { natRules } from "./natrule";
-export { portForwardRules } from "./portforward";
+export { isolationRules } from "./isolation";
+export { forwardedFlowsOf, portForwardRules } from "./portforward";
 export { describeFlow, probeInputs } from "./probe";
 export * from "./validation";
 export { MachineRunners, placed, type Placement } from "./machines";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule", "neighbor", "vxlan", "container", "probe"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule", "neighbor", "vxlan", "container", "probe", "isolation"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 /** Each kind's provider, acting on the machine each resource names (see machines.ts), else through `local`. */
@@ -53,6 +55,7 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     vxlan: withPlainResults(new VxlanProvider(runner)),
     container: withPlainResults(new ContainerRefProvider()),
     probe: withPlainResults(new ProbeProvider(runner)),
+    isolation: withPlainResults(new IsolationProvider(runner)),
   };
 }
 

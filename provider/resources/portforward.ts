@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { Runner } from "../exec";
-import { connectedNetworkOf, type firewall } from "../kernel";
+import { connectedNetworkOf, deleteForwardedFlows, deleteFlowsWords, type firewall, type ForwardedFlows, type Netns } from "../kernel";
 import { checkWith, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { applyRules, firewallChoice, portOrRange, takenPortIssues, toRange, type BackendName } from "./firewall";
 import { deleteRules, moveRules, readRules, repairsDrift, type TaggedOutputs } from "./natrule";
@@ -83,6 +83,36 @@ export function portForwardRules(f: PortForwardInputs, hairpinNetwork: string | 
   return { tag: f.tag, family, rules };
 }
 
+/** The connections a rule set's forwards (prerouting DNATs) make, as conntrack filters. */
+export function forwardedFlowsOf(set: firewall.TaggedRules): ForwardedFlows[] {
+  return set.rules.flatMap((r) => {
+    const ports = r.match.destinationPort;
+    if (r.chain !== "prerouting" || r.action.kind !== "dnat" || !r.match.protocol || !ports) return [];
+    const single = ports.from === ports.to;
+    // A range forwards to the same ports: matched by target alone. One port: by both ports.
+    const targetPort = single ? (r.action.port?.from ?? ports.from) : undefined;
+    return [{ family: set.family, protocol: r.match.protocol, hostPort: single ? ports.from : undefined, hostAddress: r.match.destination, target: r.action.to, targetPort }];
+  });
+}
+
+/**
+ * After a forward changed or went (its rules already replaced): deletes the tracked connections
+ * of every forward `before` had and `after` has not, so that none keeps going to the old target.
+ */
+export async function forgetMovedFlows(runner: Runner, where: Netns, before: firewall.TaggedRules | undefined, after: firewall.TaggedRules | undefined): Promise<void> {
+  if (!before) return;
+  const key = (f: ForwardedFlows) => deleteFlowsWords(f).join(" ");
+  const kept = new Set((after ? forwardedFlowsOf(after) : []).map(key));
+  const gone = new Map(forwardedFlowsOf(before).filter((f) => !kept.has(key(f))).map((f) => [key(f), f]));
+  for (const flows of gone.values()) await deleteForwardedFlows(runner, where, flows);
+}
+
+/** The rules a forward's stored outputs stood for; undefined for state this version cannot read. */
+function storedRules(olds: Props): firewall.TaggedRules | undefined {
+  const parsed = portForwardInputs.safeParse(olds);
+  return parsed.success ? portForwardRules(parsed.data, (olds as unknown as PortForwardOutputs).hairpinNetwork) : undefined;
+}
+
 /** A port forward from the host to an address behind it (a container), tcp or udp, one port or a range. */
 export class PortForwardProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
@@ -127,11 +157,14 @@ export class PortForwardProvider implements pulumi.dynamic.ResourceProvider {
     const hairpinNetwork = inputs.hairpin ? (await connectedNetworkOf(this.runner, where, inputs.target))?.network : undefined;
     const set = portForwardRules(inputs, hairpinNetwork);
     await moveRules(this.runner, where, before, set);
+    await forgetMovedFlows(this.runner, where, storedRules(olds), set);
     return { outs: this.outputs(inputs, before.backend, set, hairpinNetwork) };
   }
 
   async delete(_id: string, props: Props): Promise<void> {
-    await deleteRules(this.runner, props as unknown as PortForwardOutputs);
+    const stored = props as unknown as PortForwardOutputs;
+    await deleteRules(this.runner, stored);
+    await forgetMovedFlows(this.runner, whereOf(stored.namespace, stored.host), storedRules(props), undefined);
   }
 
   private outputs(inputs: PortForwardInputs, backend: BackendName, set: firewall.TaggedRules, hairpinNetwork: string | undefined): PortForwardOutputs {

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Bridge } from "../bridge";
 import { defaultHost } from "../common";
 import { machineKey, type Machine } from "../machine";
-import { NatRule } from "../nat";
+import { NatRule, NetworkIsolation, type FirewallBackend } from "../nat";
 import { Sysctl } from "../sysctl";
 import { AddressPool, firstHost, parseSubnet, type Subnet } from "./ipam";
 import { interfaceNameFor } from "./names";
@@ -33,6 +33,15 @@ export interface BridgeNetworkArgs {
   machine?: Machine;
   /** Take over an existing bridge of that name (it is then reconfigured as declared and deleted on destroy). */
   adopt?: boolean;
+  /**
+   * Keep new connections from the host's other isolated bridge networks out, as Docker does
+   * (default true). Published ports, replies and the host itself still reach the network.
+   */
+  isolate?: boolean;
+  /** The backend of the network's masquerade and isolation rules (default: nftables where `nft` exists). */
+  firewallBackend?: FirewallBackend;
+  /** Networks on this host whose containers may open connections into this one (one way: declare it on both for both ways). */
+  allowFrom?: BridgeNetwork[];
 }
 
 /**
@@ -83,14 +92,24 @@ export class BridgeNetwork extends pulumi.ComponentResource implements Attachabl
     if (args.localhostForwards ?? true) {
       this.ready.push(new Sysctl(`${name}-route-localnet`, { key: pulumi.interpolate`net.ipv4.conf.${this.bridge}.route_localnet`, value: "1", host: this.host, machine }, { parent: this }));
     }
+    // Left out when unset, so the resources keep their own default.
+    const backend = args.firewallBackend ? { firewallBackend: args.firewallBackend } : {};
     if (args.masquerade ?? true) {
       this.ready.push(
         new NatRule(
           `${name}-masquerade`,
-          { type: "masquerade", source: this.subnet, excludeDestination: this.subnet, outInterface: args.outInterface, host: this.host, machine },
+          { type: "masquerade", source: this.subnet, excludeDestination: this.subnet, outInterface: args.outInterface, host: this.host, machine, ...backend },
           { parent: this, dependsOn: [this.bridgeResource] },
         ),
       );
+    }
+    if (args.isolate ?? true) {
+      const allowFrom = (args.allowFrom ?? []).map((other) => planned(this, `BridgeNetwork ${name}: allowFrom`, () => this.sameHost(other)).bridge);
+      this.ready.push(new NetworkIsolation(`${name}-isolation`, { bridge: this.bridge, allowFrom, host: this.host, machine, ...backend }, { parent: this }));
+    } else if (args.allowFrom?.length) {
+      planned(this, `BridgeNetwork ${name}: allowFrom`, () => {
+        throw new Error("allowFrom makes exceptions to isolation: it needs isolate (not false)");
+      });
     }
     this.registerOutputs({ bridge: this.bridge, gateway: this.gateway, subnet: this.subnet });
   }
@@ -102,6 +121,15 @@ export class BridgeNetwork extends pulumi.ComponentResource implements Attachabl
 
   get prefixLength(): number {
     return this.parsedSubnet.prefixLength;
+  }
+
+  /** `other`, when it is on this network's machine and host: only there can it be allowed in. */
+  private sameHost(other: BridgeNetwork): BridgeNetwork {
+    if (machineKey(other.machine) !== machineKey(this.machine) || other.host !== this.host) {
+      throw new Error(`network ${other.networkName} is not on the same machine and host as ${this.networkName}: only a network on the same host can be allowed in`);
+    }
+    if (other === this) throw new Error(`a network's own containers always reach each other: ${this.networkName} need not allow itself`);
+    return other;
   }
 
   attachmentFor(machine: Machine | undefined): NetworkAttachment {

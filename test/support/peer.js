@@ -1,6 +1,8 @@
 // A tiny TCP/UDP service and client for packet tests, run inside sandbox namespaces.
 //   node peer.js serve tcp|udp PORT        answers every connection/datagram with "peer=<source address>"
 //   node peer.js ask tcp|udp HOST PORT     prints the answer (exit 1 after 3 s without one)
+//   node peer.js log udp PORT              prints "got <datagram>" for every datagram it receives
+//   node peer.js stream udp HOST PORT SRC  sends a numbered datagram every 100 ms from source port SRC
 "use strict";
 const net = require("node:net");
 const dgram = require("node:dgram");
@@ -38,6 +40,18 @@ if (mode === "serve" && protocol === "tcp") {
     process.exit(0);
   });
   socket.send("hello", Number(b), a);
+} else if (mode === "log" && protocol === "udp") {
+  const socket = dgram.createSocket("udp4");
+  socket.on("message", (msg) => console.log(`got ${msg}`));
+  socket.bind(Number(a), () => console.log("listening"));
+} else if (mode === "stream" && protocol === "udp") {
+  // One source port for the whole run: one conntrack entry, as a long-lived UDP client keeps.
+  const socket = dgram.createSocket("udp4");
+  let n = 0;
+  socket.bind(Number(process.argv[6]), () => {
+    console.log("sending");
+    setInterval(() => socket.send(String(n++), Number(b), a), 100);
+  });
 } else {
-  fail("usage: peer.js serve tcp|udp PORT | ask tcp|udp HOST PORT");
+  fail("usage: peer.js serve tcp|udp PORT | ask tcp|udp HOST PORT | log udp PORT | stream udp HOST PORT SRC");
 }

@@ -52,6 +52,24 @@ export class Place {
     });
   }
 
+  /**
+   * Starts peer.js with `args` (a listener that logs, a client that keeps sending) inside a
+   * namespace of the place, killed with the place; `output()` is all it printed so far.
+   */
+  async start(netns: string | undefined, args: string[]): Promise<{ output(): string }> {
+    const inNetns = netns ? ["ip", "netns", "exec", netns] : [];
+    const [file, ...rest] = [...this.prefix(), ...inNetns, process.execPath, PEER, ...args];
+    const child = spawn(file ?? "nsenter", rest, { stdio: ["ignore", "pipe", "inherit"] });
+    this.services.push(child);
+    let text = "";
+    child.stdout?.on("data", (d: Buffer) => (text += d.toString()));
+    await new Promise<void>((done, fail) => {
+      child.stdout?.once("data", () => done());
+      child.once("exit", (code) => fail(new Error(`peer exited (${code})`)));
+    });
+    return { output: () => text };
+  }
+
   /** Asks a peer.js service who it sees as the source; undefined when nothing answers. */
   async ask(netns: string | undefined, protocol: "tcp" | "udp", host: string, port: number): Promise<string | undefined> {
     try {

@@ -1,7 +1,8 @@
 // The rules each firewall resource stands for, rendered for nft and iptables, and the parser
 // of `nft -j` output: no kernel needed.
 import { firewall } from "../../provider/kernel";
-import { makeProviders, natRules, portForwardRules } from "../../provider/resources";
+import { isolationRules, makeProviders, natRules, portForwardRules } from "../../provider/resources";
+import { forgetMovedFlows } from "../../provider/resources/portforward";
 import { CommandError, FakeRunner } from "../../provider/exec";
 
 const TAG = "hostnet:p/s/web";
@@ -60,6 +61,58 @@ describe("firewall rules", () => {
     const dnat = natRules({ type: "dnat", destination: "fd00::1", protocol: "tcp", destinationPort: 443, toDestination: "fd00::2", toPort: 8443, firewallBackend: "auto", tag: TAG });
     expect(dnat.family).toBe("ipv6");
     expect(render(dnat).nft[0]).toBe('prerouting: ip6 daddr fd00::1 tcp dport 443 dnat to [fd00::2]:8443 comment "hostnet:p/s/web"');
+  });
+
+  test("a network's isolation: stage one jumps new, not-DNATed traffic leaving its bridge; stage two lets the allowed bridge in, then drops", () => {
+    const set = isolationRules({ bridge: "br-b", allowFrom: ["br-a"], firewallBackend: "auto", tag: TAG });
+    expect(render(set)).toEqual({
+      nft: [
+        'isolation: iifname "br-b" oifname != "br-b" ct status ! dnat ct state ! established,related jump isolation_targets comment "hostnet:p/s/web"',
+        'isolation_targets: iifname "br-a" oifname "br-b" return comment "hostnet:p/s/web"',
+        'isolation_targets: oifname "br-b" drop comment "hostnet:p/s/web"',
+      ],
+      iptables: [
+        'isolation: -i br-b ! -o br-b -m conntrack ! --ctstate DNAT -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment "hostnet:p/s/web" -j HOSTNET-ISOLATION-TARGETS',
+        'isolation_targets: -i br-a -o br-b -m comment --comment "hostnet:p/s/web" -j RETURN',
+        'isolation_targets: -o br-b -m comment --comment "hostnet:p/s/web" -j DROP',
+      ],
+    });
+  });
+
+  test("nft declares the isolation chains before forward's priority, and iptables jumps to them first", async () => {
+    const nft = new FakeRunner().on(["nft", "-j"], { stdout: JSON.stringify({ nftables: [] }), stderr: "" });
+    await new firewall.NftBackend(nft).replace(undefined, isolationRules({ bridge: "br-b", allowFrom: [], firewallBackend: "auto", tag: TAG }));
+    const script = nft.calls[1]?.stdin ?? "";
+    expect(script).toContain("chain isolation { type filter hook forward priority filter - 10; policy accept; }");
+    expect(script).toContain("chain isolation_targets {  }");
+    const ipt = new FakeRunner()
+      .on(["iptables", "-w", "-t", "filter", "-C"], new CommandError(["iptables"], 1, "iptables: Bad rule (does a matching rule exist in that chain?)."))
+      .on(["iptables", "-w", "-t", "nat", "-C"], new CommandError(["iptables"], 1, "iptables: Bad rule (does a matching rule exist in that chain?)."));
+    await new firewall.IptablesBackend(ipt).replace(undefined, isolationRules({ bridge: "br-b", allowFrom: [], firewallBackend: "auto", tag: TAG }));
+    expect(ipt.lines).toContain("iptables -w -t filter -I FORWARD 1 -j HOSTNET-ISOLATION");
+    expect(ipt.lines).toContain("iptables -w -t filter -A FORWARD -j HOSTNET-FORWARD");
+    expect(ipt.lines).not.toContain("iptables -w -t filter -A FORWARD -j HOSTNET-ISOLATION-TARGETS");
+    expect(ipt.lines.indexOf("iptables -w -t filter -N HOSTNET-ISOLATION-TARGETS")).toBeLessThan(ipt.lines.indexOf("iptables -w -t filter -N HOSTNET-ISOLATION"));
+  });
+
+  test("a network cannot allow itself in", async () => {
+    const result = await makeProviders(new FakeRunner()).isolation.check!({}, { bridge: "br-a", allowFrom: ["br-b", "br-a"], tag: TAG });
+    expect(result.failures).toEqual([expect.objectContaining({ property: "allowFrom[1]", reason: expect.stringMatching(/own bridge/) })]);
+  });
+
+  test("a forward moved or removed deletes the tracked flows of what it no longer forwards, and none deleted is no error", async () => {
+    const forward = (target: string, hostPort: number | string, protocol: "tcp" | "udp" = "udp") =>
+      portForwardRules({ protocol, hostPort, target, targetPort: typeof hostPort === "number" ? 5353 : undefined, fromHost: true, hairpin: true, firewallBackend: "auto", tag: TAG }, "10.0.3.0/24");
+    const runner = new FakeRunner().on(["conntrack"], new CommandError(["conntrack"], 1, "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted."));
+    await forgetMovedFlows(runner, "h", forward("10.0.3.2", 15353), forward("10.0.3.3", 15353));
+    await forgetMovedFlows(runner, "h", forward("10.0.3.3", 15353), forward("10.0.3.3", 15353));
+    await forgetMovedFlows(runner, "h", forward("10.0.3.3", "6000-6010", "tcp"), undefined);
+    expect(runner.lines).toEqual([
+      "[h] conntrack -D -f ipv4 -p udp --orig-port-dst 15353 --dst-nat 10.0.3.2 --reply-port-src 5353",
+      "[h] conntrack -D -f ipv4 -p tcp --dst-nat 10.0.3.3",
+    ]);
+    const failing = new FakeRunner().on(["conntrack"], new CommandError(["conntrack"], 1, "conntrack v1.4.7 (conntrack-tools): Operation failed: invalid parameters"));
+    await expect(forgetMovedFlows(failing, undefined, forward("10.0.3.2", 15353), undefined)).rejects.toThrow(/invalid parameters/);
   });
 
   test("nft -j output is parsed into rules with their handles and comments", () => {

@@ -13,6 +13,7 @@ import { bridgeInputs } from "../../provider/resources/bridge";
 import { endpointInputs } from "../../provider/resources/endpoint";
 import { macvlanInputs } from "../../provider/resources/macvlan";
 import { namespaceInputs } from "../../provider/resources/namespace";
+import { isolationInputs } from "../../provider/resources/isolation";
 import { natRuleInputs } from "../../provider/resources/natrule";
 import { neighborInputs } from "../../provider/resources/neighbor";
 import { probeInputs } from "../../provider/resources/probe";
@@ -437,6 +438,7 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   probe: probeInputs,
   vxlan: vxlanInputs,
   container: containerRefInputs,
+  isolation: isolationInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
 
@@ -497,6 +499,11 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
     fc.record({ type: fc.constant("masquerade"), source: ipv4Cidr, excludeDestination: ipv4Cidr, outInterface: validIfName, tag }, { requiredKeys: ["type", "tag"] }),
     fc.record({ type: fc.constant("snat"), source: ipv4Cidr, toSource: ipv4, outInterface: validIfName, tag }, { requiredKeys: ["type", "toSource", "tag"] }),
     fc.record({ type: fc.constant("dnat"), destination: ipv4, inInterface: validIfName, toDestination: ipv4, protocol: fc.constantFrom("tcp", "udp"), destinationPort: fc.oneof(port, portRange), tag }, { requiredKeys: ["type", "toDestination", "protocol", "tag"] }),
+  ),
+  // The allowed bridges' names start differently from the isolated one's: it cannot allow itself.
+  isolation: fc.record(
+    { bridge: fc.stringMatching(/^b[a-z0-9]{0,13}$/), allowFrom: fc.array(fc.stringMatching(/^a[a-z0-9]{0,13}$/), { maxLength: 3 }), host: validNetns, tag },
+    { requiredKeys: ["bridge", "tag"] },
   ),
   portforward: fc.record(
     { protocol: fc.constantFrom("tcp", "udp"), hostPort: port, hostAddress: ipv4, target: ipv4, targetPort: port, fromHost: fc.boolean(), hairpin: fc.boolean(), tag },

@@ -2,12 +2,18 @@ import { isExists, isNotFound, type Runner } from "../../exec";
 import type { Netns } from "../ip";
 import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type HostPortListener, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
-/** Our chains and the built-in chain of each table that jumps to them. */
-const CHAINS: Record<Chain, { table: "nat" | "filter"; name: string; builtin: string }> = {
+/**
+ * Our chains and the built-in chain of each table that jumps to them (appended, or `first`:
+ * inserted at the top, so that its drops come before any accept). A chain without `builtin`
+ * is jumped to only from another of ours. In creation order: a jump's target exists first.
+ */
+const CHAINS: Record<Chain, { table: "nat" | "filter"; name: string; builtin?: string; first?: boolean }> = {
   prerouting: { table: "nat", name: "HOSTNET-PREROUTING", builtin: "PREROUTING" },
   output: { table: "nat", name: "HOSTNET-OUTPUT", builtin: "OUTPUT" },
   postrouting: { table: "nat", name: "HOSTNET-POSTROUTING", builtin: "POSTROUTING" },
   forward: { table: "filter", name: "HOSTNET-FORWARD", builtin: "FORWARD" },
+  isolation_targets: { table: "filter", name: "HOSTNET-ISOLATION-TARGETS" },
+  isolation: { table: "filter", name: "HOSTNET-ISOLATION", builtin: "FORWARD", first: true },
 };
 const TABLES = ["nat", "filter"] as const;
 type Table = (typeof TABLES)[number];
@@ -25,11 +31,13 @@ export function iptablesRuleArgs(family: IpFamily, rule: FirewallRule, tag: stri
   if (m.notDestination) args.push("!", "-d", m.notDestination);
   if (m.inInterface) args.push("-i", m.inInterface);
   if (m.outInterface) args.push("-o", m.outInterface);
+  if (m.notOutInterface) args.push("!", "-o", m.notOutInterface);
   if (m.protocol) args.push("-p", m.protocol, "-m", m.protocol);
   if (m.protocol && m.destinationPort) args.push("--dport", formatPorts(m.destinationPort, ":"));
   if (m.localDestination) args.push("-m", "addrtype", "--dst-type", "LOCAL");
-  if (m.dnatted) args.push("-m", "conntrack", "--ctstate", "DNAT");
-  if (m.established) args.push("-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED");
+  const not = (yes: boolean) => (yes ? [] : ["!"]);
+  if (m.dnatted !== undefined) args.push("-m", "conntrack", ...not(m.dnatted), "--ctstate", "DNAT");
+  if (m.established !== undefined) args.push("-m", "conntrack", ...not(m.established), "--ctstate", "RELATED,ESTABLISHED");
   args.push("-m", "comment", "--comment", `"${tag}"`);
   const a = rule.action;
   switch (a.kind) {
@@ -45,7 +53,12 @@ export function iptablesRuleArgs(family: IpFamily, rule: FirewallRule, tag: stri
       break;
     }
     case "accept":
-      args.push("-j", "ACCEPT");
+    case "drop":
+    case "return":
+      args.push("-j", a.kind.toUpperCase());
+      break;
+    case "jump":
+      args.push("-j", CHAINS[a.chain].name);
       break;
   }
   return args;
@@ -132,10 +145,11 @@ export class IptablesBackend implements FirewallBackend {
         } catch (err) {
           if (!isExists(err)) throw err;
         }
+        if (!chain.builtin) continue;
         try {
           await run(["-t", chain.table, "-C", chain.builtin, "-j", chain.name]);
         } catch {
-          await run(["-t", chain.table, "-A", chain.builtin, "-j", chain.name]);
+          await run(["-t", chain.table, ...(chain.first ? ["-I", chain.builtin, "1"] : ["-A", chain.builtin]), "-j", chain.name]);
         }
       }
     }
@@ -164,8 +178,9 @@ export class IptablesBackend implements FirewallBackend {
     const { stdout: nat } = await run(["-t", "nat", "-S"]);
     const { stdout: filter } = await run(["-t", "filter", "-S"]);
     const listed = `${nat}\n${filter}`;
-    for (const chain of Object.values(CHAINS)) {
-      if (listed.includes(`-A ${chain.builtin} -j ${chain.name}`)) await run(["-t", chain.table, "-D", chain.builtin, "-j", chain.name]);
+    // Jumps first, then chains, the jumping ones before the ones they jump to.
+    for (const chain of Object.values(CHAINS).reverse()) {
+      if (chain.builtin && listed.includes(`-A ${chain.builtin} -j ${chain.name}`)) await run(["-t", chain.table, "-D", chain.builtin, "-j", chain.name]);
       if (listed.includes(`-N ${chain.name}`)) await run(["-t", chain.table, "-X", chain.name]);
     }
   }

@@ -12,6 +12,9 @@ const CHAIN_DECLARATIONS: Record<Chain, string> = {
   output: "type nat hook output priority -100; policy accept;",
   postrouting: "type nat hook postrouting priority srcnat; policy accept;",
   forward: "type filter hook forward priority filter; policy accept;",
+  // Before `forward`: an accept there cannot undo a drop here, and a drop here is final.
+  isolation: "type filter hook forward priority filter - 10; policy accept;",
+  isolation_targets: "",
 };
 
 function nftFamily(family: IpFamily): "ip" | "ip6" {
@@ -31,14 +34,16 @@ export function nftRuleExpression(family: IpFamily, rule: FirewallRule, tag: str
   const parts: string[] = [];
   if (m.inInterface) parts.push(`iifname ${quote(m.inInterface)}`);
   if (m.outInterface) parts.push(`oifname ${quote(m.outInterface)}`);
+  if (m.notOutInterface) parts.push(`oifname != ${quote(m.notOutInterface)}`);
   if (m.source) parts.push(`${ip} saddr ${m.source}`);
   if (m.destination) parts.push(`${ip} daddr ${m.destination}`);
   if (m.notDestination) parts.push(`${ip} daddr != ${m.notDestination}`);
   if (m.localDestination) parts.push("fib daddr type local");
   if (m.protocol && m.destinationPort) parts.push(`${m.protocol} dport ${formatPorts(m.destinationPort)}`);
   else if (m.protocol) parts.push(`meta l4proto ${m.protocol}`);
-  if (m.dnatted) parts.push("ct status dnat");
-  if (m.established) parts.push("ct state established,related");
+  // `!` tests the bits (none set); `!=` would compare the whole mask and match almost always.
+  if (m.dnatted !== undefined) parts.push(`ct status ${m.dnatted ? "" : "! "}dnat`);
+  if (m.established !== undefined) parts.push(`ct state ${m.established ? "" : "! "}established,related`);
   const a = rule.action;
   switch (a.kind) {
     case "masquerade":
@@ -53,7 +58,12 @@ export function nftRuleExpression(family: IpFamily, rule: FirewallRule, tag: str
       break;
     }
     case "accept":
-      parts.push("accept");
+    case "drop":
+    case "return":
+      parts.push(a.kind);
+      break;
+    case "jump":
+      parts.push(`jump ${a.chain}`);
       break;
   }
   parts.push(`comment ${quote(tag)}`);

@@ -1,8 +1,13 @@
 import type { Runner } from "../../exec";
 import type { Netns } from "../ip";
 
-/** Our chains; both backends keep this shape (nft base chains, or iptables chains jumped to). */
-export type Chain = "prerouting" | "output" | "postrouting" | "forward";
+/**
+ * Our chains; both backends keep this shape (nft base chains, or iptables chains jumped to).
+ * `isolation` sees forwarded traffic before `forward` (nft: an earlier priority; iptables: jumped
+ * to first), so its drops are final even though `forward` accepts; `isolation_targets` is only
+ * jumped to from `isolation` (Docker's two isolation stages).
+ */
+export type Chain = "prerouting" | "output" | "postrouting" | "forward" | "isolation" | "isolation_targets";
 export type IpFamily = "ipv4" | "ipv6";
 export type Protocol = "tcp" | "udp";
 
@@ -18,13 +23,14 @@ export interface RuleMatch {
   readonly notDestination?: string;
   readonly inInterface?: string;
   readonly outInterface?: string;
+  readonly notOutInterface?: string;
   readonly protocol?: Protocol;
   readonly destinationPort?: PortRange;
   /** The destination is an address of this host (nft `fib daddr type local`, iptables addrtype LOCAL). */
   readonly localDestination?: boolean;
-  /** The connection was destination-NATed (hairpin and localhost port forwards). */
+  /** The connection was destination-NATed (hairpin and localhost port forwards); false: it was not. */
   readonly dnatted?: boolean;
-  /** Replies and related packets of connections already accepted. */
+  /** Replies and related packets of connections already accepted; false: any other packet. */
   readonly established?: boolean;
 }
 
@@ -32,7 +38,11 @@ export type RuleAction =
   | { readonly kind: "masquerade" }
   | { readonly kind: "snat"; readonly to: string }
   | { readonly kind: "dnat"; readonly to: string; readonly port?: PortRange }
-  | { readonly kind: "accept" };
+  | { readonly kind: "accept" }
+  | { readonly kind: "drop" }
+  /** Back to the chain that jumped here: no verdict, the next rules and chains decide. */
+  | { readonly kind: "return" }
+  | { readonly kind: "jump"; readonly chain: Chain };
 
 export interface FirewallRule {
   readonly chain: Chain;
