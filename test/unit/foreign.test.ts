@@ -99,3 +99,42 @@ describe("a BridgeEndpoint in a namespace someone else made", () => {
     expect(runner.lines).toContain("ip link delete dev vh-c1");
   });
 });
+
+describe("a Bridge someone else made (existing: true)", () => {
+  const BTAG = "hostnet:proj/stack/net-bridge";
+  const docker0 = (addresses: string[]) =>
+    new FakeRunner().on(["ip", "-json", "-details", "addr", "show", "dev", "docker0"], {
+      stdout: JSON.stringify([{ ifindex: 3, ifname: "docker0", flags: ["UP"], mtu: 1500, address: "02:42:00:00:00:01", linkinfo: { info_kind: "bridge" }, addr_info: addresses.map((a) => ({ family: "inet", local: a.split("/")[0], prefixlen: Number(a.split("/")[1]) })) }]),
+      stderr: "",
+    });
+  const missing = () => new FakeRunner().on(["ip"], (c) => new CommandError(c.argv, 1, 'Device "docker0" does not exist.'));
+  const inputs = { name: "docker0", addresses: ["172.17.0.1/16"], existing: true, tag: BTAG };
+
+  test.each([
+    ["a bridge that does not exist", missing(), /bridge docker0 does not exist in the host netns: an existing bridge is used, not made/],
+    ["a gateway the bridge does not have", docker0(["172.18.0.1/16"]), /does not have 172\.17\.0\.1\/16 \(it has 172\.18\.0\.1\/16\)/],
+  ])("check refuses %s at preview", async (_what, runner, reason) => {
+    const result = await makeProviders(runner).bridge.check!({}, inputs);
+    expect(result.failures).toEqual([{ property: "name", reason: expect.stringMatching(reason) }]);
+  });
+
+  test("check refuses adopt, mac and mtu on an existing bridge", async () => {
+    const result = await makeProviders(docker0(["172.17.0.1/16"])).bridge.check!({}, { ...inputs, adopt: true, mtu: 1400 });
+    expect(result.failures?.map((f) => f.property).sort()).toEqual(["adopt", "mtu"]);
+  });
+
+  test("create only looks; delete touches nothing; a bridge gone since reads as gone", async () => {
+    const runner = docker0(["172.17.0.1/16"]);
+    const { bridge } = makeProviders(runner);
+    const checked = (await bridge.check!({}, inputs)).inputs!;
+    expect(checked.mac).toBeUndefined();
+    const created = await bridge.create(checked);
+    expect(created.outs).toMatchObject({ name: "docker0", addresses: ["172.17.0.1/16"], existing: true });
+    expect(runner.lines.every((l) => l === "ip -json -details addr show dev docker0")).toBe(true);
+    const deletes = new FakeRunner();
+    await makeProviders(deletes).bridge.delete!(created.id, created.outs);
+    expect(deletes.lines).toEqual([]);
+    expect((await makeProviders(missing()).bridge.read!(created.id, created.outs)).id).toBe("");
+    await expect(makeProviders(missing()).bridge.create(checked)).rejects.toThrow(/does not exist/);
+  });
+});
