@@ -17,6 +17,11 @@ export interface BridgeArgs extends PlacementArgs {
    * from the resource, so the gateway's MAC does not follow the bridge's ports.
    */
   mac?: pulumi.Input<string>;
+  /**
+   * Use a bridge someone else made (docker0, virbr0) as it is: never made, changed nor deleted,
+   * and `addresses` must already be on it (check says so otherwise). Not with adopt, mac or mtu.
+   */
+  existing?: pulumi.Input<boolean>;
 }
 
 /** A Linux bridge (`ip link add NAME type bridge`). */
@@ -34,6 +39,6 @@ export class Bridge extends HostnetResource {
 
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
     super("bridge", "Bridge", name,
-      { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: args.mac, keptAddresses: undefined, mtu: args.mtu }, opts);
+      { host: defaultHost(), addresses: [], up: true, adopt: false, existing: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: args.mac, keptAddresses: undefined, mtu: args.mtu }, opts);
   }
 }

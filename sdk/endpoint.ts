@@ -4,8 +4,13 @@ import type { FirewallBackend } from "./nat";
 import { HostnetResource } from "./stub";
 
 export interface BridgeEndpointArgs extends PlacementArgs {
-  /** The container's netns, made (and deleted) by this resource. */
-  namespace: pulumi.Input<string>;
+  /** The container's netns, made (and deleted) by this resource; not given with `existingNamespace`. */
+  namespace?: pulumi.Input<string>;
+  /**
+   * A netns someone else made (a running container's, a CNI ADD's): the pair, address and route
+   * go into it, and destroy removes only those. Never made nor deleted by this resource.
+   */
+  existingNamespace?: pulumi.Input<ExistingNamespaceArgs>;
   /** The bridge the host end joins. */
   bridge: pulumi.Input<string>;
   /** The host end of the veth pair. */
@@ -21,6 +26,14 @@ export interface BridgeEndpointArgs extends PlacementArgs {
   ports?: pulumi.Input<pulumi.Input<EndpointPortArgs>[]>;
   firewallBackend?: pulumi.Input<FirewallBackend>;
 }
+
+/**
+ * A network namespace made by someone else, by exactly one of: its name under /run/netns; a
+ * path to a namespace file (`/proc/PID/ns/net`, `/var/run/docker/netns/ID`); a process's PID.
+ * A path or a PID gets a name of ours under /run/netns (`hostnet-<hash>`, the resource's
+ * `namespace` output), removed on destroy; the namespace itself is left to its owner.
+ */
+export type ExistingNamespaceArgs = { name: pulumi.Input<string> } | { path: pulumi.Input<string> } | { pid: pulumi.Input<number> };
 
 export interface EndpointPortArgs {
   protocol?: pulumi.Input<"tcp" | "udp">;
@@ -45,7 +58,7 @@ export class BridgeEndpoint extends HostnetResource {
   declare readonly interfaceName: pulumi.Output<string>;
   declare readonly address: pulumi.Output<string>;
   declare readonly gateway: pulumi.Output<string | undefined>;
-  /** /run/netns/<namespace>, for tools that take a netns path. */
+  /** /run/netns/<namespace>, for tools that take a netns path (with a path or PID: our name for it). */
   declare readonly path: pulumi.Output<string>;
   declare readonly mac: pulumi.Output<string>;
   declare readonly containerMac: pulumi.Output<string>;

@@ -33,3 +33,48 @@ export async function deleteNetns(runner: Runner, name: string): Promise<void> {
     if (!isNotFound(err)) throw err;
   }
 }
+
+/**
+ * The file system type of `path` as `stat -f` names it ("nsfs" for a namespace file, e.g.
+ * /proc/PID/ns/net or a bind mount of one); undefined when there is no such file.
+ */
+export async function fileSystemType(runner: Runner, path: string): Promise<string | undefined> {
+  try {
+    return (await runner.run({ argv: ["stat", "-L", "-f", "-c", "%T", path] })).stdout.trim();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The inode of the namespace behind `path` (two paths of one netns share it); undefined when absent. */
+export async function netnsInode(runner: Runner, path: string): Promise<string | undefined> {
+  try {
+    return (await runner.run({ argv: ["stat", "-L", "-c", "%i", path] })).stdout.trim();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Names a netns that something else made, so that `ip -n NAME` reaches it: `ip netns attach`
+ * for a process's (a bind mount of /proc/PID/ns/net, as pipework's symlink but held open, so a
+ * recycled PID never redirects it), a bind mount for a namespace file. Removing the name
+ * (`deleteNetns`: unmount and unlink) leaves the namespace to whoever else holds it.
+ */
+export async function nameNetns(runner: Runner, name: string, of: { readonly pid: number } | { readonly path: string }): Promise<void> {
+  if ("pid" in of) {
+    await ip(runner, undefined, ["netns", "attach", name, String(of.pid)]);
+    return;
+  }
+  const file = netnsPath(name);
+  await runner.run({ argv: ["mkdir", "-p", "/run/netns"] });
+  await runner.run({ argv: ["touch", file] });
+  try {
+    await runner.run({ argv: ["mount", "--bind", of.path, file] });
+  } catch (err) {
+    await runner.run({ argv: ["rm", "-f", file] }).catch(() => undefined);
+    throw err;
+  }
+}

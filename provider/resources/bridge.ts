@@ -5,7 +5,7 @@ import { isExists, type Runner } from "../exec";
 import { addBridge, deleteLink, showLink, type LinkState } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { freshLink, reconcileLink, withoutKept } from "./links";
-import { interfaceAddress, interfaceName, isUnknown, macAddress, mtu, netnsName, ownershipTag } from "./validation";
+import { canonicalInterfaceAddress, interfaceAddress, interfaceName, isUnknown, macAddress, mtu, netnsName, ownershipTag } from "./validation";
 
 export const bridgeInputs = z.object({
   name: interfaceName,
@@ -17,7 +17,17 @@ export const bridgeInputs = z.object({
   /** The bridge's MAC; check fills in one derived from the tag (see stableMac). */
   mac: macAddress.optional(),
   adopt: z.boolean().default(false),
+  /**
+   * A bridge someone else made (docker0, virbr0): used as it is, never made, changed nor
+   * deleted; `addresses` must already be on it.
+   */
+  existing: z.boolean().default(false),
   tag: ownershipTag,
+}).superRefine((b, ctx) => {
+  if (!b.existing) return;
+  for (const field of ["adopt", "mac", "mtu"] as const) {
+    if (b[field] !== undefined && b[field] !== false) ctx.addIssue({ code: "custom", path: [field], message: `${field} cannot be set on an existing bridge: it is used as it is, not changed` });
+  }
 });
 export type BridgeInputs = z.infer<typeof bridgeInputs>;
 
@@ -42,8 +52,16 @@ export function stableMac(tag: string): string {
 export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
-  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+  async check(olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
     const result = checkWith(bridgeInputs, news);
+    const known = bridgeInputs.safeParse(result.inputs ?? {});
+    if (known.success && known.data.existing) {
+      // Preview already says when it is not there: nothing is made on a bridge that is missing.
+      const before = olds as Partial<BridgeInputs>;
+      const seenBefore = before.existing === true && before.name === known.data.name && before.host === known.data.host && before.namespace === known.data.namespace;
+      const problem = seenBefore ? undefined : await existingBridgeProblem(this.runner, known.data);
+      return problem ? { failures: [{ property: "name", reason: problem }] } : result;
+    }
     const tag = result.inputs?.tag;
     if (!result.inputs || result.inputs.mac !== undefined || typeof tag !== "string" || isUnknown(tag)) return result;
     return { inputs: { ...result.inputs, mac: stableMac(tag) } };
@@ -61,6 +79,7 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
       { path: "up", change: "update" },
       { path: "mac", change: "update", optional: true },
       { path: "tag", change: "update" },
+      { path: "existing", change: "replace" },
     ], [["name", "namespace", "host"]]);
   }
 
@@ -68,6 +87,12 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
     const inputs = bridgeInputs.parse(raw);
     const where = whereOf(inputs.namespace, inputs.host);
     const mac = inputs.mac ?? stableMac(inputs.tag);
+    if (inputs.existing) {
+      const state = await showLink(this.runner, where, inputs.name);
+      const problem = existingBridgeIssue(inputs, state);
+      if (problem || !state) throw new Error(problem);
+      return { id: `bridge/${idPart(where)}/${inputs.name}`, outs: this.outputs(inputs, state, []) };
+    }
     return Rollback.guard(async (rollback) => {
       let current: LinkState;
       let kept: string[] = [];
@@ -94,6 +119,8 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
     const stored = props as unknown as BridgeOutputs;
     const state = await showLink(this.runner, whereOf(stored.namespace, stored.host), stored.name);
+    // An existing bridge is used as long as it is there; it never carries our mark.
+    if (stored.existing) return !state || state.kind !== "bridge" ? { id: "", props: {} } : { id, props: { ...stored, ...observed(state, []) } };
     // A link of that name without our mark is someone else's: ours is gone.
     if (!state || state.alias !== stored.tag) return { id: "", props: {} };
     return { id, props: { ...stored, ...observed(state, stored.keptAddresses ?? []) } };
@@ -104,6 +131,12 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
     const where = whereOf(inputs.namespace, inputs.host);
     const kept = (olds as Partial<BridgeOutputs>).keptAddresses ?? [];
     const current = await showLink(this.runner, where, inputs.name);
+    if (inputs.existing) {
+      // Nothing of it is ours to change: an update only looks again.
+      const problem = existingBridgeIssue(inputs, current);
+      if (problem || !current) throw new Error(problem);
+      return { outs: this.outputs(inputs, current, []) };
+    }
     if (!current) throw new Error(`bridge ${inputs.name} in ${describeWhere(where)} is gone; run \`pulumi refresh\` then \`pulumi up\` to recreate it`);
     const state = await reconcileLink(this.runner, where, current, { ...inputs, mac: inputs.mac ?? stableMac(inputs.tag), alias: inputs.tag, keep: kept });
     return { outs: this.outputs(inputs, state, kept) };
@@ -111,6 +144,8 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
 
   async delete(_id: string, props: Props): Promise<void> {
     const stored = props as unknown as BridgeOutputs;
+    // Someone else's bridge, and its addresses, stay as they were; our ports on it go with their own resources.
+    if (stored.existing) return;
     const where = whereOf(stored.namespace, stored.host);
     // Never delete a link that no longer carries our mark (replaced by someone else's).
     const state = await showLink(this.runner, where, stored.name);
@@ -125,4 +160,19 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
 /** The fields a refresh takes from the kernel (addresses: those that are ours to manage). */
 function observed(state: LinkState, kept: string[]) {
   return { ifindex: state.ifindex, mac: state.mac, mtu: state.mtu, up: state.up, addresses: withoutKept(state.addresses, kept), keptAddresses: kept };
+}
+
+/** Why an existing bridge cannot be used as declared; undefined when it can. */
+function existingBridgeIssue(inputs: BridgeInputs, state: LinkState | undefined): string | undefined {
+  const where = describeWhere(whereOf(inputs.namespace, inputs.host));
+  if (!state) return `bridge ${inputs.name} does not exist in ${where}: an existing bridge is used, not made (create it first, or leave existing unset to have it made)`;
+  if (state.kind !== "bridge") return `link ${inputs.name} in ${where} is a ${state.kind ?? "plain"} link, not a bridge`;
+  const missing = inputs.addresses.filter((a) => !state.addresses.includes(canonicalInterfaceAddress(a)));
+  if (missing.length) return `bridge ${inputs.name} in ${where} does not have ${missing.join(", ")} (it has ${state.addresses.join(", ") || "no address"}): the gateway of a network on an existing bridge must be an address it already has`;
+  return undefined;
+}
+
+async function existingBridgeProblem(runner: Runner, inputs: BridgeInputs): Promise<string | undefined> {
+  if (isUnknown(inputs.name) || inputs.addresses.some(isUnknown)) return undefined;
+  return existingBridgeIssue(inputs, await showLink(runner, whereOf(inputs.namespace, inputs.host), inputs.name));
 }

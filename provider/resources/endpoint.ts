@@ -1,14 +1,15 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
-import { addNetns, addNetnsWords, addrWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, findRoute, ipCommands, linkSetWords, linkStateFrom, netnsPath, ourRouteWords, routeShowWords, showLink, showLinkWords, showRoute, type LinkState } from "../kernel";
+import { addNetns, addNetnsWords, addrWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, fileSystemType, nameNetns, netnsInode, findRoute, ipCommands, linkSetWords, linkStateFrom, netnsPath, ourRouteWords, routeShowWords, showLink, showLinkWords, showRoute, type LinkState } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
 import { applyRules, countRules, firewallChoice, portOrRange, takenPortIssues, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
 import { deleteRules, moveRules, repairsDrift } from "./natrule";
 import { forgetMovedFlows, portForwardRules, portMappingIssues } from "./portforward";
-import { canonicalInterfaceAddress, canonicalNetwork, familyOf, interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
+import { canonicalInterfaceAddress, canonicalNetwork, existingNamespace, familyOf, interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
 
 /** A host port forwarded to the container, as `docker run -p` does. */
 export const endpointPort = z
@@ -25,8 +26,13 @@ export type EndpointPort = z.infer<typeof endpointPort>;
 
 export const endpointInputs = z
   .object({
-    /** The container's netns, made by this resource. */
-    namespace: netnsName,
+    /**
+     * The container's netns: made by this resource, or, with `existingNamespace`, the name it is
+     * reached by (check fills it in: the given name, or a name of ours for a path or a PID).
+     */
+    namespace: netnsName.optional(),
+    /** A netns someone else made: used, never made or deleted (see foreignNamespaceName). */
+    existingNamespace: existingNamespace.optional(),
     /** The netns that plays the host (where the bridge and the host end are). */
     host: netnsName.optional(),
     bridge: interfaceName,
@@ -44,6 +50,9 @@ export const endpointInputs = z
     tag: ownershipTag.max(120),
   })
   .superRefine((e, ctx) => {
+    const given = e.existingNamespace?.name;
+    if (e.namespace === undefined && e.existingNamespace === undefined) ctx.addIssue({ code: "custom", path: ["namespace"], message: "namespace is required (the netns to make), unless existingNamespace names one that exists" });
+    else if (e.namespace !== undefined && given !== undefined && !isUnknown(given) && !isUnknown(e.namespace) && e.namespace !== given) ctx.addIssue({ code: "custom", path: ["namespace"], message: `namespace ${e.namespace} differs from existingNamespace.name ${given}: give only existingNamespace` });
     const target = e.address.split("/")[0] ?? "";
     // zod runs this even when a field failed its own check: ports may not be a list.
     for (const [i, port] of (Array.isArray(e.ports) ? e.ports : []).entries()) {
@@ -52,8 +61,23 @@ export const endpointInputs = z
     if (isUnknown(e.gateway) || isUnknown(e.address) || !e.gateway) return;
     const [gatewayFamily, addressFamily] = [maybeFamilyOf(e.gateway), maybeFamilyOf(e.address)];
     if (gatewayFamily && addressFamily && gatewayFamily !== addressFamily) ctx.addIssue({ code: "custom", path: ["gateway"], message: `${e.gateway} is ${gatewayFamily} but the address ${e.address} is ${addressFamily}` });
-  });
-export type EndpointInputs = z.infer<typeof endpointInputs>;
+  })
+  .transform((e) => ({ ...e, namespace: e.namespace ?? e.existingNamespace?.name ?? foreignNamespaceName(e.tag) }));
+export type EndpointInputs = z.output<typeof endpointInputs>;
+
+/**
+ * The name of ours under /run/netns for a netns given by path or PID: derived from the tag, so
+ * it is this resource's alone and an interrupted run finds it again. Only this name is removed
+ * on destroy; the namespace stays with whoever made it.
+ */
+export function foreignNamespaceName(tag: string): string {
+  return `hostnet-${createHash("sha256").update(tag).digest("hex").slice(0, 12)}`;
+}
+
+/** Whether the netns is reached through a name this resource made (a path or a PID). */
+function namedByUs(e: Pick<EndpointInputs, "existingNamespace">): boolean {
+  return e.existingNamespace !== undefined && e.existingNamespace.name === undefined;
+}
 
 /** What the kernel was seen to have: compared with the inputs to find drift. */
 interface Observed {
@@ -90,19 +114,26 @@ export interface EndpointOutputs extends EndpointInputs, Observed {
 export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
-  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+  async check(olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
     const result = checkWith(endpointInputs, news);
     // Preview already names another owner's forward on a port, where the kernel can be read.
     const known = endpointInputs.safeParse(result.inputs ?? {});
     if (result.failures?.length || !known.success) return result;
+    // A namespace someone else made is looked at when it is new to this resource: one that
+    // vanished since does not block `up` of a stack that still holds our name for it.
+    const existing = known.data.existingNamespace;
+    const sameAsBefore = JSON.stringify((olds as Partial<EndpointInputs>).existingNamespace) === JSON.stringify(existing);
+    const missing = existing && !sameAsBefore && !hasUnknown(existing) ? await foreignNamespaceProblem(this.runner, existing) : undefined;
     // One prerouting DNAT per port, in order: an issue's index is its port's.
     const issues = await takenPortIssues(this.runner, known.data.host, endpointRules(known.data));
-    return issues.length ? { failures: issues.map(({ index, message }) => ({ property: `ports[${index}].hostPort`, reason: message })) } : result;
+    const failures = [...(missing ? [missing] : []), ...issues.map(({ index, message }) => ({ property: `ports[${index}].hostPort`, reason: message }))];
+    return failures.length ? { failures } : result;
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
     const result = diffByRules(olds, news, [
       { path: "namespace", change: "replace" },
+      { path: "existingNamespace", change: "replace" },
       { path: "host", change: "replace" },
       { path: "hostInterface", change: "replace" },
       { path: "interfaceName", change: "replace" },
@@ -117,7 +148,9 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     // Drift that refresh saw in what the inputs do not name: a link down, an address added by
     // hand, links gone while the forwards stayed, forward rules flushed.
     const seen = olds as Partial<Observed>;
-    const drifted = seen.present === false || seen.hostUp === false || seen.containerUp === false || seen.loopbackUp === false || (seen.strayAddresses?.length ?? 0) > 0;
+    // A foreign netns's lo is its owner's: not ours to judge.
+    const loopbackDown = seen.loopbackUp === false && (olds as Partial<EndpointInputs>).existingNamespace === undefined;
+    const drifted = seen.present === false || seen.hostUp === false || seen.containerUp === false || loopbackDown || (seen.strayAddresses?.length ?? 0) > 0;
     if (!result.changes && drifted) return { ...result, changes: true };
     return repairsDrift(result, olds, news, endpointInputs, endpointRules);
   }
@@ -133,8 +166,10 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       // Create first and look only when a name is taken. `ip netns add` must run where the
       // provider runs (under `ip -n` it would mount the namespace in a private mount namespace),
       // so it joins the host's batch only when the host is that namespace.
-      const namespaceInBatch = !inputs.host;
-      if (!namespaceInBatch) namespaceMade = await this.addNamespace(inputs, rollback);
+      const foreign = inputs.existingNamespace !== undefined;
+      const namespaceInBatch = !inputs.host && !foreign;
+      if (foreign) await this.reachForeign(inputs, rollback);
+      else if (!namespaceInBatch) namespaceMade = await this.addNamespace(inputs, rollback);
       const prefix = namespaceInBatch ? [addNetnsWords(inputs.namespace)] : [];
       const commands = [...prefix, ...this.pairCommands(inputs)];
       let hostEnd: LinkState;
@@ -214,7 +249,9 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const pairIsOurs = hostEnd?.alias === stored.tag;
     // Our host end's peer lives in that namespace, so the namespace is the one we made: only
     // without it is the namespace's own mark looked at (one process fewer per container).
-    const namespaceIsOurs = pairIsOurs || (await showLink(this.runner, stored.namespace, "lo"))?.alias === stored.tag;
+    // A namespace someone else made is never ours: only what we put in it goes.
+    const foreign = stored.existingNamespace !== undefined;
+    const namespaceIsOurs = !foreign && (pairIsOurs || (await showLink(this.runner, stored.namespace, "lo"))?.alias === stored.tag);
     // Either deletion takes the pair with it; run side by side, they share the host's batch.
     await Promise.all([
       pairIsOurs ? deleteLink(this.runner, stored.host, stored.hostInterface) : undefined,
@@ -225,6 +262,28 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     // A container that comes back under another address (or another that takes its ports)
     // must not find the old one's flows still tracked to this address.
     await forgetMovedFlows(this.runner, stored.host, storedRules(props), undefined);
+    // Last, so that nothing above needed it: our name for a path's or a PID's netns (unmount and
+    // unlink; the namespace stays with its owner). Its name is derived from our tag.
+    if (namedByUs(stored) && stored.namespace === foreignNamespaceName(stored.tag)) await deleteNetns(this.runner, stored.namespace);
+  }
+
+  /**
+   * A netns someone else made, reachable by `inputs.namespace`: a name that must exist, or our
+   * name for a path or a PID, made here (and taken back if create fails later).
+   */
+  private async reachForeign(inputs: EndpointInputs, rollback: Rollback): Promise<void> {
+    const existing = inputs.existingNamespace;
+    if (!existing) return;
+    const problem = await foreignNamespaceProblem(this.runner, existing);
+    if (problem) throw new Error(problem.reason);
+    if (existing.name !== undefined) return;
+    const target = existing.path ?? `/proc/${existing.pid}/ns/net`;
+    const [named, wanted] = await Promise.all([netnsInode(this.runner, netnsPath(inputs.namespace)), netnsInode(this.runner, target)]);
+    if (named !== undefined && named === wanted) return; // ours from an interrupted run, pointing there already
+    // Ours by its name, but pointing at a namespace gone or elsewhere: point it again.
+    if (named !== undefined) await deleteNetns(this.runner, inputs.namespace);
+    await nameNetns(this.runner, inputs.namespace, existing.path !== undefined ? { path: existing.path } : { pid: existing.pid ?? 0 });
+    rollback.push(() => deleteNetns(this.runner, inputs.namespace));
   }
 
   /** Our forward rules in the host's table; 0 when none were ever made. */
@@ -293,7 +352,8 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const current = known ?? (await this.readInside(inputs));
     if (!current) throw new Error(`the container end ${device} is not in netns ${ns}`);
     const lines: string[][] = [];
-    if (current.lo.alias !== inputs.tag || !current.lo.up) lines.push(linkSetWords("lo", { alias: inputs.tag, up: true }));
+    // lo of a foreign netns is its owner's: left as it is, unmarked.
+    if (!inputs.existingNamespace && (current.lo.alias !== inputs.tag || !current.lo.up)) lines.push(linkSetWords("lo", { alias: inputs.tag, up: true }));
     lines.push(linkSetWords(device, { alias: inputs.tag, mtu: inputs.mtu, up: true }));
     const route = { destination: "default", via: inputs.gateway, device, family: familyOf(inputs.address) } as const;
     // Our default route goes before the addresses change: removing the address its gateway is
@@ -380,4 +440,27 @@ function outputsOf(inputs: EndpointInputs, hostEnd: LinkState, inside: Inside, b
     path: netnsPath(inputs.namespace),
     schemaVersion: SCHEMA_VERSION,
   };
+}
+
+function hasUnknown(value: object): boolean {
+  return Object.values(value).some(isUnknown);
+}
+
+/**
+ * Why a foreign netns cannot be used, as a check failure; undefined when it can. A name must
+ * exist under /run/netns, a path must be a namespace file (`stat -f` says nsfs), a PID must be
+ * a live process.
+ */
+async function foreignNamespaceProblem(runner: Runner, existing: NonNullable<EndpointInputs["existingNamespace"]>): Promise<{ property: string; reason: string } | undefined> {
+  if (existing.name !== undefined) {
+    if ((await fileSystemType(runner, netnsPath(existing.name))) !== undefined) return undefined;
+    return { property: "existingNamespace.name", reason: `network namespace ${existing.name} does not exist (no ${netnsPath(existing.name)}; \`ip netns list\` shows the names there)` };
+  }
+  if (existing.path !== undefined) {
+    const type = await fileSystemType(runner, existing.path);
+    if (type === "nsfs") return undefined;
+    return { property: "existingNamespace.path", reason: type === undefined ? `${existing.path} does not exist` : `${existing.path} is not a namespace file (stat -f says "${type}", a namespace says "nsfs"; e.g. /proc/PID/ns/net or /var/run/docker/netns/ID)` };
+  }
+  if ((await fileSystemType(runner, `/proc/${existing.pid}/ns/net`)) === "nsfs") return undefined;
+  return { property: "existingNamespace.pid", reason: `no process ${existing.pid} (no /proc/${existing.pid}/ns/net): the container must be running` };
 }

@@ -27,6 +27,27 @@ export const netnsName = z
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "namespace name may use only letters, digits, '_', '.' and '-', and must not start with '-' or '.'");
 
 /**
+ * A netns someone else made (a container runtime's, a process's): by its name under /run/netns,
+ * by a path to a namespace file (/proc/PID/ns/net, /var/run/docker/netns/X), or by a process's
+ * PID. Exactly one. Whether the path is a namespace and the process exists is the kernel's
+ * to say (checked through the runner, see endpoint.ts): here only the shape.
+ */
+export const existingNamespace = z
+  .object({
+    name: netnsName.optional(),
+    path: z
+      .string()
+      .max(4096, "path must be at most 4096 characters")
+      .regex(/^\/[^\0\n]*$/, "path must be an absolute path to a namespace file, e.g. /proc/1234/ns/net or /var/run/docker/netns/abc")
+      .refine((p) => !p.split("/").includes(".."), "path must not contain '..'")
+      .optional(),
+    pid: z.number({ error: "pid must be a number (a process id)" }).int("pid must be a whole number").min(1, "pid must be at least 1").max(4194304, "pid must be at most 4194304 (the kernel's pid_max limit)").optional(),
+  })
+  .strict()
+  .refine((e) => [e.name, e.path, e.pid].filter((v) => v !== undefined).length === 1, "existingNamespace takes exactly one of name, path or pid");
+export type ExistingNamespace = z.infer<typeof existingNamespace>;
+
+/**
  * Dotted-quad IPv4 or IPv6 text. ipaddr.js alone also takes legacy forms ("10.0.3" is
  * 10.0.0.3, "010.0.0.1" octal) that a user almost never means.
  */

@@ -42,6 +42,13 @@ export interface BridgeNetworkArgs {
   firewallBackend?: FirewallBackend;
   /** Networks on this host whose containers may open connections into this one (one way: declare it on both for both ways). */
   allowFrom?: BridgeNetwork[];
+  /**
+   * Use this bridge someone else made (docker0, virbr0) instead of making one: our ports,
+   * masquerade and sysctls go on it, and destroy leaves the bridge and its addresses as they
+   * were. The gateway address must already be on it. Not with bridgeName, adopt or mac; `mtu`
+   * then sets only the containers' interfaces.
+   */
+  existingBridge?: string;
 }
 
 /**
@@ -76,10 +83,18 @@ export class BridgeNetwork extends pulumi.ComponentResource implements Attachabl
     this.pool = new AddressPool(this.parsedSubnet, {});
     planned(this, `BridgeNetwork ${name}: gateway`, () => this.pool.claim(`the gateway of ${name}`, this.gateway));
 
-    const bridgeName = args.bridgeName ?? interfaceNameFor("br-", name);
+    const existing = args.existingBridge;
+    planned(this, `BridgeNetwork ${name}: existingBridge`, () => {
+      const clash = (["bridgeName", "adopt", "mac"] as const).filter((k) => existing !== undefined && args[k] !== undefined && args[k] !== false);
+      if (clash.length) throw new Error(`${clash.join(", ")} cannot be set with existingBridge (${existing}): that bridge is used as it is`);
+    });
+    const bridgeName = existing ?? args.bridgeName ?? interfaceNameFor("br-", name);
+    const gatewayAddress = `${this.gateway}/${this.parsedSubnet.prefixLength}`;
     this.bridgeResource = new Bridge(
       `${name}-bridge`,
-      { name: bridgeName, addresses: [`${this.gateway}/${this.parsedSubnet.prefixLength}`], mtu: args.mtu, mac: args.mac, host: this.host, machine, adopt: args.adopt },
+      existing !== undefined
+        ? { name: existing, addresses: [gatewayAddress], existing: true, host: this.host, machine }
+        : { name: bridgeName, addresses: [gatewayAddress], mtu: args.mtu, mac: args.mac, host: this.host, machine, adopt: args.adopt },
       { parent: this },
     );
     this.bridge = this.bridgeResource.name;

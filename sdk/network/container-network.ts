@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost } from "../common";
-import { endpointProps } from "../endpoint";
+import { endpointProps, type ExistingNamespaceArgs } from "../endpoint";
 import { machineKey, type Machine } from "../machine";
 import { namespaceProps } from "../namespace";
 import { HostnetResource } from "../stub";
@@ -52,6 +52,11 @@ export type ContainerNetworkArgs =
       ports?: PortMapping[];
       /** MTU of the container's interfaces (default: the network's). */
       mtu?: number;
+      /**
+       * Join a netns someone else made (a running container's, by name, path or PID, as
+       * pipework does) instead of making one: destroy removes only what was put in it.
+       */
+      existingNamespace?: pulumi.Input<ExistingNamespaceArgs>;
     } & Common);
 
 /** What a ContainerNetwork registers, worked out before it is registered. */
@@ -103,7 +108,9 @@ function plan(name: string, args: ContainerNetworkArgs): Plan {
       // port forwards: one engine step and about 1.5 processes per container.
       const props = endpointProps(
         {
-          namespace: args.namespaceName ?? namespaceNameFor(name),
+          // A foreign netns is reached by the name the provider settles on (its own, or ours for it).
+          namespace: args.existingNamespace === undefined ? (args.namespaceName ?? namespaceNameFor(name)) : args.namespaceName,
+          existingNamespace: args.existingNamespace,
           bridge: network.bridge,
           hostInterface: args.hostInterfaceName ?? interfaceNameFor("vh-", name),
           interfaceName: inside,

@@ -12,7 +12,7 @@ import { makeProviders, type ResourceKind } from "../../provider/resources";
 import { describeAsRoot, useSandbox } from "../support/guard";
 import { PulumiProject, type CliResult } from "../support/pulumi";
 
-jest.setTimeout(600_000);
+jest.setTimeout(900_000); // 77 previews in three lanes: generous for a loaded machine
 
 /** Previews at a time. Each spends about half its time waiting (process start-up, gRPC handshakes), so on 2 cores a third lane keeps both busy. */
 const LANES = Number(process.env.MATRIX_LANES ?? 3);
