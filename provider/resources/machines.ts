@@ -16,7 +16,6 @@ export interface Placement {
   readonly connection: ConnectionInput;
 }
 
-
 /** Splits the placement off a resource's properties. */
 function split(props: Props): { placement: { machine?: unknown; connection?: unknown; dryRun?: unknown }; rest: Props } {
   const { machine, connection, [DRY_RUN_KEY]: dryRun, ...rest } = props;
