@@ -50,8 +50,12 @@ function describeSshFailure(stderr: string, connection: SshConnection): string {
   return `cannot reach the machine over ssh: ${words}`;
 }
 
-/** Leftover working directories of provider processes that were killed (a name carries its pid). */
-function removeStaleDirs(): void {
+/**
+ * Leftover working directories of provider processes that have ended (a name carries its
+ * pid): the engine stops its provider process without an exit handler running. They hold no
+ * secret (the key is removed once a connection is made), only a dead socket and public keys.
+ */
+export function removeStaleSshDirs(): void {
   for (const entry of readdirSync(tmpdir())) {
     const pid = /^hostnet-ssh-(\d+)-/.exec(entry)?.[1];
     if (!pid || Number(pid) === process.pid) continue;
@@ -97,7 +101,7 @@ export class SshRunner implements Runner {
     this.label = machineLabel(name, connection);
     this.maxSessions = options.maxSessions ?? 8;
     this.persistSeconds = options.persistSeconds ?? 10;
-    removeStaleDirs();
+    removeStaleSshDirs();
     this.dir = mkdtempSync(join(tmpdir(), `hostnet-ssh-${process.pid}-`));
     if (connection.hostKey) writeFileSync(join(this.dir, "known_hosts"), `hostnet-machine ${connection.hostKey.trim()}\n`, { mode: 0o600 });
     if (connection.password !== undefined || connection.privateKeyPassword !== undefined) writeFileSync(join(this.dir, "askpass"), ASKPASS, { mode: 0o700 });

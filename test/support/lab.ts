@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { removeStaleSshDirs } from "../../provider/exec";
 import { killNamespaceMembers, Place, type Sandbox } from "./sandbox";
 
 /** The "LAN" the simulated machines share: a bridge in the sandbox, which plays the operator's machine. */
@@ -201,5 +202,7 @@ export class Lab {
     }
     await this.sandbox.run(["ip", "link", "del", "lan"]).catch(() => undefined);
     rmSync(this.keys.dir, { recursive: true, force: true });
+    // The provider processes that reached these machines have ended: their ssh directories go too.
+    removeStaleSshDirs();
   }
 }
