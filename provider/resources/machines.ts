@@ -81,8 +81,9 @@ export function placed(makeFor: (runner: Runner) => pulumi.dynamic.ResourceProvi
       const { placement, rest } = split(news);
       if (placement.machine === undefined && placement.connection === undefined) return local.check ? local.check(split(olds).rest, rest) : { inputs: rest };
       const failures = [
-        ...validate(machineName, placement.machine).failures.map((f) => ({ property: "machine", reason: f.reason })),
-        ...(placement.machine === undefined ? [{ property: "machine", reason: "a connection needs a machine name" }] : []),
+        ...(placement.machine === undefined
+          ? [{ property: "machine", reason: "a connection needs a machine name" }]
+          : validate(machineName, placement.machine).failures.map((f) => ({ property: "machine", reason: f.reason }))),
         ...validate(connectionInput, placement.connection).failures.map((f) => ({ property: `connection.${f.property}`, reason: f.reason })),
       ];
       if (failures.length) return { failures };

@@ -23,8 +23,6 @@ export interface LabHostOptions {
  * describes. Root's ~/.bashrc is an empty file inside it, as on a plain server.
  */
 export class LabHost extends Place {
-  sshdPid: number | undefined;
-
   constructor(
     private readonly holder: ChildProcess,
     pid: number,
@@ -52,13 +50,11 @@ export class LabHost extends Place {
       "/usr/sbin/sshd", "-o", `ListenAddress=${this.address}`, "-o", `HostKey=${this.keys.hostKey}`, "-o", `AuthorizedKeysFile=${this.keys.authorized}`,
       "-o", "PermitRootLogin=prohibit-password", "-o", "PasswordAuthentication=no", "-o", "UsePAM=no", "-o", "StrictModes=no", "-o", "PidFile=/run/sshd.pid",
     ]);
-    this.sshdPid = Number((await this.run(["cat", "/run/sshd.pid"])).trim());
   }
 
   /** Kills this machine's sshd and every session it serves, by pid (the machine "goes away" for ssh). */
   async stopSshd(): Promise<void> {
     killNamespaceMembers(this.pid, "net", "sshd");
-    this.sshdPid = undefined;
   }
 
   /** Kills everything in the machine: every process in its network namespace. */
