@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
  * Runs a component's planning (`body`) so that what it finds wrong in the program (an address
  * outside the subnet, a port forwarded twice) reads as that component's error, the way Pulumi
  * shows a resource's own error, and not as a crash with a stack trace: a ResourceError with
- * its stack hidden (`pulumi up --debug` still logs the engine's side).
+ * its stack hidden.
  */
 export function planned<T>(component: pulumi.Resource, what: string, body: () => T): T {
   try {
