@@ -287,6 +287,23 @@ describe("a host port held by another owner's forward is refused", () => {
     expect((results[2] as PromiseRejectedResult).reason.message).toMatch(/tcp\/9000 is already forwarded by hostnet:b\/s\/one/);
   });
 
+  test("later batches check against one listing kept current with the queue's own transactions", async () => {
+    const runner = new FakeRunner()
+      .on(["nft", "list", "table", "ip"], { stdout: NFT_LISTING, stderr: "" })
+      .on(["nft", "-j"], { stdout: JSON.stringify({ nftables: [] }), stderr: "" });
+    const backend = new firewall.NftBackend(runner);
+    // Three batches, one after the other: each waits for the one before.
+    await firewall.applyCoalesced(backend, "h11", forward("hostnet:b/s/one", 9000));
+    const second = await Promise.allSettled([firewall.applyCoalesced(backend, "h11", forward("hostnet:b/s/two", 9000))]);
+    await firewall.applyCoalesced(backend, "h11", { tag: "hostnet:b/s/one", family: "ipv4", rules: [] });
+    const third = await Promise.allSettled([firewall.applyCoalesced(backend, "h11", forward("hostnet:b/s/two", 9000)), firewall.applyCoalesced(backend, "h11", forward("hostnet:b/s/three", 18080))]);
+    // The first batch's forward holds 9000 for the second; removing it frees the port.
+    expect((second[0] as PromiseRejectedResult).reason.message).toMatch(/tcp\/9000 is already forwarded by hostnet:b\/s\/one/);
+    expect(third.map((r) => r.status)).toEqual(["fulfilled", "rejected"]);
+    expect((third[1] as PromiseRejectedResult).reason.message).toMatch(/hostnet:a\/s\/web/);
+    expect(runner.calls.filter((c) => c.argv.join(" ") === "nft list table ip hostnet")).toHaveLength(1);
+  });
+
   test("check names the holder at preview, on the field", async () => {
     const runner = new FakeRunner().on(["nft", "list", "table", "ip"], { stdout: NFT_LISTING, stderr: "" });
     const { portforward, endpoint } = makeProviders(runner);
