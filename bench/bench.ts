@@ -219,10 +219,9 @@ async function runMultihost(perMachine: number): Promise<Sample> {
   return sample;
 }
 
-/** The same containers with `probes` Probes over them: a quarter each icmp to the gateway, tcp to a neighbour (a reset), udp to the gateway (port unreachable), and a blocked flow. */
-function probeProgram(n: number, probes: number): string {
-  return `${pulumiProgram(n)}
-for (let i = 0; i < ${probes}; i++) {
+/** The flows of the probe bench, as JavaScript objects: a quarter each icmp to the gateway, tcp to a neighbour (a reset), udp to the gateway (port unreachable), and a blocked flow. */
+function flowsSource(n: number): string {
+  return `function flowOf(i) {
   const from = "c" + (i % ${n});
   const neighbour = "10.88." + Math.floor((((i + 1) % ${n}) + 2) / 256) + "." + ((((i + 1) % ${n}) + 2) % 256);
   const flow = [
@@ -231,28 +230,52 @@ for (let i = 0; i < ${probes}; i++) {
     { protocol: "udp", address: "10.88.0.1", port: 9, expect: "reachable" },
     { protocol: "icmp", address: "10.99.0.1", expect: "blocked", timeout: 1 },
   ][i % 4];
-  new hostnet.Probe("p" + i, { namespace: from, ...flow }, { dependsOn: [byName[from]] });
+  return { namespace: from, ...flow };
 }
+`;
+}
+
+/** The same containers with `probes` flows over them: one Probe each, or all of them in one Reachability. */
+function probeProgram(n: number, probes: number, asOneSet = false): string {
+  const declare = asOneSet
+    ? `new hostnet.Reachability("flows", { flows: Array.from({ length: ${probes} }, (_, i) => flowOf(i)) }, { dependsOn: Object.values(byName) });`
+    : `for (let i = 0; i < ${probes}; i++) new hostnet.Probe("p" + i, flowOf(i), { dependsOn: [byName[flowOf(i).namespace]] });`;
+  return `${pulumiProgram(n)}
+${flowsSource(n)}
+${declare}
 `.replace("new hostnet.ContainerNetwork(", "byName[\"c\" + i] = new hostnet.ContainerNetwork(").replace("for (let i = 0;", "const byName = {};\nfor (let i = 0;");
 }
 
-/** `pulumi up` of N containers without and with `probes` Probes, each in a fresh sandbox, and a refresh with them. */
+/**
+ * `pulumi up` of N containers without and with `probes` flows (as Probes, and as one
+ * Reachability), each in a fresh sandbox, with Pulumi's defaults and with checkpoints skipped,
+ * and a refresh with them.
+ */
 async function runProbes(n: number, probes: number): Promise<Sample> {
   const sample: Sample = {};
   const project = join(root, "test", ".work", `bench-probe-${n}`);
   const env = { PULUMI_BACKEND_URL: `file://${join(project, "state")}`, PULUMI_CONFIG_PASSPHRASE: "bench", NODE_OPTIONS: "" };
+  const tuned = { ...env, PULUMI_SKIP_CHECKPOINTS: "true" };
   const pulumi = (args: string[]) => ["pulumi", ...args, "--non-interactive", "--cwd", project, "--stack", "bench"];
-  for (const [key, program] of [["upWithout", pulumiProgram(n)], ["upWith", probeProgram(n, probes)]] as const) {
+  const variants = [
+    ["upWithout", pulumiProgram(n), env],
+    ["upWith", probeProgram(n, probes), env],
+    ["upWithSet", probeProgram(n, probes, true), env],
+    ["upWithoutTuned", pulumiProgram(n), tuned],
+    ["upWithTuned", probeProgram(n, probes), tuned],
+  ] as const;
+  for (const [key, program, environment] of variants) {
     rmSync(project, { recursive: true, force: true });
     mkdirSync(join(project, "state"), { recursive: true });
     writeFileSync(join(project, "Pulumi.yaml"), "name: bench\nruntime: nodejs\nmain: index.js\n");
     writeFileSync(join(project, "index.js"), program);
     const sandbox = await Sandbox.create();
     try {
-      await timed(sandbox, ["pulumi", "stack", "init", "bench", "--non-interactive", "--cwd", project], env);
-      sample[key] = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
-      if (key === "upWith") sample.refreshWith = await timed(sandbox, pulumi(["refresh", "--yes", "--skip-preview"]), env);
-      await timed(sandbox, pulumi(["destroy", "--yes", "--skip-preview"]), env);
+      await timed(sandbox, ["pulumi", "stack", "init", "bench", "--non-interactive", "--cwd", project], environment);
+      sample[key] = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), environment);
+      if (key === "upWith") sample.refreshWith = await timed(sandbox, pulumi(["refresh", "--yes", "--skip-preview"]), environment);
+      if (key === "upWithSet") sample.refreshWithSet = await timed(sandbox, pulumi(["refresh", "--yes", "--skip-preview"]), environment);
+      await timed(sandbox, pulumi(["destroy", "--yes", "--skip-preview"]), environment);
     } finally {
       await sandbox.destroy();
       rmSync(project, { recursive: true, force: true });
@@ -317,8 +340,11 @@ async function main(): Promise<void> {
     console.log(`| probes (one run) | time |`);
     console.log(`|---|---|`);
     console.log(`| pulumi up, ${probeContainers} containers | ${s("upWithout")} |`);
-    console.log(`| pulumi up, ${probeContainers} containers and ${probes} probes | ${s("upWith")} |`);
-    console.log(`| pulumi refresh, with the probes | ${s("refreshWith")} |`);
+    const added = (a: string, b: string) => `+${(((probeSample[a] ?? NaN) - (probeSample[b] ?? NaN)) / 1000).toFixed(2)} s`;
+    console.log(`| pulumi up, ${probeContainers} containers and ${probes} Probes | ${s("upWith")} (${added("upWith", "upWithout")}) |`);
+    console.log(`| pulumi up, ${probeContainers} containers and one Reachability of ${probes} flows | ${s("upWithSet")} (${added("upWithSet", "upWithout")}) |`);
+    console.log(`| pulumi up, checkpoints skipped: ${probeContainers} containers / and ${probes} Probes | ${s("upWithoutTuned")} / ${s("upWithTuned")} (${added("upWithTuned", "upWithoutTuned")}) |`);
+    console.log(`| pulumi refresh, with the Probes / with the Reachability | ${s("refreshWith")} / ${s("refreshWithSet")} |`);
   }
   if (sizes.length === 0) return;
   console.log(`| method | ${sizes.map((n) => `N=${n}`).join(" | ")} |`);

@@ -5,6 +5,7 @@ export { Macvlan, type MacvlanArgs } from "./macvlan";
 export { Namespace, type NamespaceArgs } from "./namespace";
 export { Neighbor, type NeighborArgs } from "./neighbor";
 export { Probe, type ProbeArgs } from "./probe";
+export { Reachability, type FlowArgs, type ReachabilityArgs } from "./reachability";
 export { Route, type RouteArgs } from "./route";
 export { RoutingRule, type RoutingRuleArgs } from "./rule";
 export { VethPair, type VethPairArgs, type VethPeerArgs, type VethPeerState } from "./veth";

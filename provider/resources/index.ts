@@ -12,6 +12,7 @@ import { NeighborProvider } from "./neighbor";
 import { NatRuleProvider } from "./natrule";
 import { PortForwardProvider } from "./portforward";
 import { ProbeProvider } from "./probe";
+import { ReachabilityProvider } from "./reachability";
 import { RouteProvider } from "./route";
 import { RoutingRuleProvider } from "./rule";
 import { SysctlProvider } from "./sysctl";
@@ -19,16 +20,17 @@ import { TapProvider } from "./tap";
 import { VethPairProvider } from "./veth";
 import { VxlanProvider } from "./vxlan";
 
-export { AddressProvider, BridgeProvider, EndpointProvider, IsolationProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, NeighborProvider, PortForwardProvider, ProbeProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider, VxlanProvider };
+export { AddressProvider, BridgeProvider, EndpointProvider, IsolationProvider, MacvlanProvider, NamespaceProvider, NatRuleProvider, NeighborProvider, PortForwardProvider, ProbeProvider, ReachabilityProvider, RouteProvider, RoutingRuleProvider, SysctlProvider, TapProvider, VethPairProvider, VxlanProvider };
 export { natRules } from "./natrule";
 export { isolationRules } from "./isolation";
 export { forwardedFlowsOf, portForwardRules } from "./portforward";
-export { describeFlow, probeInputs } from "./probe";
+export { describeFlow, flowInputs, probeInputs } from "./probe";
+export { reachabilityInputs } from "./reachability";
 export * from "./validation";
 export { MachineRunners, placed, type Placement } from "./machines";
 
 /** Every resource kind the SDK can ask for, by the name stored in serialized provider stubs. */
-export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule", "neighbor", "vxlan", "container", "probe", "isolation"] as const;
+export const RESOURCE_KINDS = ["namespace", "bridge", "veth", "route", "address", "sysctl", "natrule", "portforward", "endpoint", "macvlan", "tap", "rule", "neighbor", "vxlan", "container", "probe", "isolation", "reachability"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 /** Each kind's provider, acting on the machine each resource names (see machines.ts), else through `local`. */
@@ -56,6 +58,7 @@ export function makeProviders(runner: Runner): Record<ResourceKind, pulumi.dynam
     container: withPlainResults(new ContainerRefProvider()),
     probe: withPlainResults(new ProbeProvider(runner)),
     isolation: withPlainResults(new IsolationProvider(runner)),
+    reachability: withPlainResults(new ReachabilityProvider(runner)),
   };
 }
 

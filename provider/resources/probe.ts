@@ -5,32 +5,37 @@ import { routeHint, runProbe, type Netns, type ProbeEvidence, type ProbeOutcome,
 import { checkWith, describeWhere, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { ipAddress, isUnknown, maybeFamilyOf, netnsName } from "./validation";
 
-export const probeInputs = z
-  .object({
-    /** The source namespace: ours, one made by others (by name), or none for the host. */
-    namespace: netnsName.optional(),
-    host: netnsName.optional(),
-    protocol: z.enum(["icmp", "tcp", "udp"]),
-    address: ipAddress,
-    port: z.number().int("port must be an integer").min(1, "port must be 1-65535 (0 is not a port)").max(65535, "port must be 1-65535").optional(),
-    expect: z.enum(["reachable", "blocked"]),
-    source: ipAddress.optional(),
-    count: z.number().int("count must be an integer").min(1, "count must be 1-20").max(20, "count must be 1-20").default(1),
-    /** Seconds per attempt; a `blocked` flow costs the whole of it. */
-    timeout: z.number().min(0.2, "timeout must be 0.2-60 seconds").max(60, "timeout must be 0.2-60 seconds").default(2),
-    adopt: z.boolean().optional(),
-  })
-  .superRefine((p, ctx) => {
-    if (isUnknown(p.protocol)) return;
-    if (p.protocol === "icmp" && p.port !== undefined && !isUnknown(p.port)) {
-      ctx.addIssue({ code: "custom", path: ["port"], message: `port ${p.port} given for protocol icmp, which has no ports` });
-    }
-    if (p.protocol !== "icmp" && p.port === undefined) ctx.addIssue({ code: "custom", path: ["port"], message: `port is required for protocol ${p.protocol}` });
-    if (p.source === undefined || isUnknown(p.source) || isUnknown(p.address)) return;
-    const sf = maybeFamilyOf(p.source);
-    const af = maybeFamilyOf(p.address);
-    if (sf && af && sf !== af) ctx.addIssue({ code: "custom", path: ["source"], message: `source ${p.source} is ${sf} but address ${p.address} is ${af}` });
-  });
+/** One flow's fields; `host` is where a flow without `namespace` leaves from. */
+const flowShape = {
+  /** The source namespace: ours, one made by others (by name), or none for the host. */
+  namespace: netnsName.optional(),
+  host: netnsName.optional(),
+  protocol: z.enum(["icmp", "tcp", "udp"]),
+  address: ipAddress,
+  port: z.number().int("port must be an integer").min(1, "port must be 1-65535 (0 is not a port)").max(65535, "port must be 1-65535").optional(),
+  expect: z.enum(["reachable", "blocked"]),
+  source: ipAddress.optional(),
+  count: z.number().int("count must be an integer").min(1, "count must be 1-20").max(20, "count must be 1-20").default(1),
+  /** Seconds per attempt; a `blocked` flow costs the whole of it. */
+  timeout: z.number().min(0.2, "timeout must be 0.2-60 seconds").max(60, "timeout must be 0.2-60 seconds").default(2),
+};
+
+function refineFlow(p: { protocol: string; port?: number; source?: string; address: string }, ctx: z.RefinementCtx): void {
+  if (isUnknown(p.protocol)) return;
+  if (p.protocol === "icmp" && p.port !== undefined && !isUnknown(p.port)) {
+    ctx.addIssue({ code: "custom", path: ["port"], message: `port ${p.port} given for protocol icmp, which has no ports` });
+  }
+  if (p.protocol !== "icmp" && p.port === undefined) ctx.addIssue({ code: "custom", path: ["port"], message: `port is required for protocol ${p.protocol}` });
+  if (p.source === undefined || isUnknown(p.source) || isUnknown(p.address)) return;
+  const sf = maybeFamilyOf(p.source);
+  const af = maybeFamilyOf(p.address);
+  if (sf && af && sf !== af) ctx.addIssue({ code: "custom", path: ["source"], message: `source ${p.source} is ${sf} but address ${p.address} is ${af}` });
+}
+
+export const probeInputs = z.object({ ...flowShape, adopt: z.boolean().optional() }).superRefine(refineFlow);
+/** A flow of a Reachability: a Probe's fields but `host`, which the set gives for all its flows. */
+export const flowInputs = z.object(flowShape).omit({ host: true }).superRefine(refineFlow);
+export type FlowInputs = z.infer<typeof flowInputs>;
 export type ProbeInputs = z.infer<typeof probeInputs>;
 
 export type Observed = "reachable" | "blocked";
@@ -42,7 +47,7 @@ export interface ProbeOutputs extends ProbeInputs {
   readonly schemaVersion: number;
 }
 
-function specOf(p: ProbeInputs): ProbeSpec {
+export function specOf(p: ProbeInputs): ProbeSpec {
   return { protocol: p.protocol, address: p.address, count: p.count, timeout: p.timeout, ...(p.port !== undefined ? { port: p.port } : {}), ...(p.source ? { source: p.source } : {}) };
 }
 

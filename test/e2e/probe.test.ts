@@ -1,6 +1,7 @@
 // Probe through the real pulumi CLI in a sandbox: reachable and blocked flows proven by `up`, a
 // flow that does not behave failing `up` with a clear message, a route deleted by hand shown
-// by `refresh` as drift, and `up` proving the flow again once the route is back.
+// by `refresh` as drift, and `up` proving the flow again once the route is back; the same
+// flows as one Reachability.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 
 jest.setTimeout(300_000);
@@ -17,6 +18,13 @@ new hostnet.Probe("p-reach", { namespace: ea.name, protocol: "icmp", address: "1
 new hostnet.Probe("p-reset", { namespace: ea.name, protocol: "tcp", address: "10.95.0.1", port: 80, expect: "reachable" }, after);
 new hostnet.Probe("p-blocked", { namespace: ea.name, protocol: "udp", address: "10.96.0.1", port: 53, expect: "blocked" }, after);
 if (cfg.getBoolean("bad")) new hostnet.Probe("p-bad", { namespace: ea.name, protocol: "tcp", address: "10.94.0.2", port: 22, expect: "blocked" }, after);
+// The same flows as one resource, and the bad one among them.
+new hostnet.Reachability("p-policy", { flows: [
+  { namespace: ea.name, protocol: "icmp", address: "10.95.0.1", expect: "reachable" },
+  { namespace: ea.name, protocol: "tcp", address: "10.95.0.1", port: 80, expect: "reachable" },
+  { namespace: ea.name, protocol: "udp", address: "10.96.0.1", port: 53, expect: "blocked" },
+  ...(cfg.getBoolean("bad") ? [{ namespace: ea.name, protocol: "tcp", address: "10.94.0.2", port: 22, expect: "blocked" }] : []),
+] }, after);
 `;
 
 describeAsRoot("Probe through pulumi", () => {
@@ -32,6 +40,8 @@ describeAsRoot("Probe through pulumi", () => {
       "probe tcp 10.94.0.2:22 from netns p-ea: expected blocked, observed reachable: TCP reset from 10.94.0.2 (its stack answered; nothing listens on port 22)",
     );
     expect(failed.output).toContain("route in netns p-ea: dev eth0 src 10.94.0.1; nothing on the way filters this flow");
+    expect(failed.output).toContain("1 of 4 flows did not behave as declared:");
+    expect(failed.output).toContain("flows[3]: probe tcp 10.94.0.2:22 from netns p-ea: expected blocked, observed reachable: TCP reset from 10.94.0.2");
     await project.config("bad", "false");
     const up = await project.up();
     expect(up.output).not.toMatch(/error/i);
@@ -42,13 +52,15 @@ describeAsRoot("Probe through pulumi", () => {
     const refresh = await project.refresh();
     const updated = [...refresh.stdout.matchAll(/~ +pulumi-nodejs:dynamic\/hostnet:Probe (\S+) +updated/g)].map((m) => m[1]).sort();
     expect(updated).toEqual(["p-reach", "p-reset"]);
+    expect(refresh.stdout).toMatch(/~ +pulumi-nodejs:dynamic\/hostnet:Reachability p-policy +updated/);
     expect(refresh.stdout).toMatch(/- +pulumi-nodejs:dynamic\/hostnet:Route p-route +deleted/);
     const up = await project.up();
     expect(up.stdout).toMatch(/\+ +pulumi-nodejs:dynamic\/hostnet:Route p-route +created/);
     expect([...up.stdout.matchAll(/~ +pulumi-nodejs:dynamic\/hostnet:Probe (\S+) +updated/g)].map((m) => m[1]).sort()).toEqual(["p-reach", "p-reset"]);
+    expect(up.stdout).toMatch(/~ +pulumi-nodejs:dynamic\/hostnet:Reachability p-policy +updated/);
     // Proven again: a refresh now finds every flow as declared.
     const again = await project.refresh();
-    expect(again.stdout).not.toMatch(/hostnet:Probe \S+ +updated/);
+    expect(again.stdout).not.toMatch(/hostnet:(Probe|Reachability) \S+ +updated/);
   });
 
   test("destroy leaves the sandbox as it was", async () => {

@@ -17,6 +17,7 @@ import { isolationInputs } from "../../provider/resources/isolation";
 import { natRuleInputs } from "../../provider/resources/natrule";
 import { neighborInputs } from "../../provider/resources/neighbor";
 import { probeInputs } from "../../provider/resources/probe";
+import { reachabilityInputs } from "../../provider/resources/reachability";
 import { portForwardInputs } from "../../provider/resources/portforward";
 import { routeInputs } from "../../provider/resources/route";
 import { ruleInputs } from "../../provider/resources/rule";
@@ -439,6 +440,7 @@ const schemas: Record<ResourceKind, z.ZodTypeAny> = {
   vxlan: vxlanInputs,
   container: containerRefInputs,
   isolation: isolationInputs,
+  reachability: reachabilityInputs,
 };
 const kinds = Object.keys(schemas) as ResourceKind[];
 
@@ -525,6 +527,20 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
   probe: fc.oneof(
     fc.record({ namespace: validNetns, host: validNetns, protocol: fc.constant("icmp"), address: ipv4, source: ipv4, expect: fc.constantFrom("reachable", "blocked"), count: fc.integer({ min: 1, max: 20 }), timeout: fc.integer({ min: 1, max: 60 }) }, { requiredKeys: ["protocol", "address", "expect"] }),
     fc.record({ namespace: validNetns, protocol: fc.constantFrom("tcp", "udp"), address: fc.ipV6(), port: fc.integer({ min: 1, max: 65535 }), expect: fc.constantFrom("reachable", "blocked") }, { requiredKeys: ["protocol", "address", "port", "expect"] }),
+  ),
+  reachability: fc.record(
+    {
+      host: validNetns,
+      flows: fc.array(
+        fc.oneof(
+          fc.record({ namespace: validNetns, protocol: fc.constant("icmp"), address: ipv4, expect: fc.constantFrom("reachable", "blocked"), timeout: fc.integer({ min: 1, max: 60 }) }, { requiredKeys: ["protocol", "address", "expect"] }),
+          fc.record({ protocol: fc.constantFrom("tcp", "udp"), address: fc.ipV6(), port: fc.integer({ min: 1, max: 65535 }), expect: fc.constantFrom("reachable", "blocked"), count: fc.integer({ min: 1, max: 20 }) }, { requiredKeys: ["protocol", "address", "port", "expect"] }),
+        ),
+        { minLength: 1, maxLength: 4 },
+      ),
+      parallel: fc.integer({ min: 1, max: 64 }),
+    },
+    { requiredKeys: ["flows"] },
   ),
 };
 

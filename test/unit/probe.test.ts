@@ -112,3 +112,46 @@ describe("Probe provider", () => {
     expect((await p.diff!("id", stored, { ...inputs, timeout: 2 })).replaces).toEqual([]);
   });
 });
+
+describe("Reachability provider", () => {
+  const icmp = { protocol: "icmp", address: "10.0.3.1", expect: "reachable" };
+  const tcp = { namespace: "web", protocol: "tcp", address: "10.0.3.2", port: 80, expect: "reachable" };
+
+  test.each([
+    [{ flows: [] }, "flows", /at least one flow/],
+    [{ flows: [icmp, { ...tcp, port: 0 }] }, "flows[1].port", /0 is not a port/],
+    [{ flows: [{ ...icmp, port: 80 }] }, "flows[0].port", /port 80 given for protocol icmp/],
+    [{ flows: [{ ...tcp, namespace: "../x" }] }, "flows[0].namespace", /namespace name may use only/],
+    [{ flows: [icmp], parallel: 0 }, "parallel", /1-64/],
+  ])("check refuses %j at %s", async (news, property, reason) => {
+    const result = await makeProviders(new FakeRunner()).reachability.check!({}, news);
+    expect(result.failures?.find((f) => f.property === property)?.reason).toMatch(reason);
+  });
+
+  test("create proves every flow; the failure names each flow that does not behave, by index", async () => {
+    const runner = new FakeRunner()
+      .on(["ping"], { stdout: "1 packets transmitted, 1 received\n", stderr: "" })
+      .on(["nc"], new CommandError(["nc"], 1, "nc: connect to 10.0.3.2 port 80 (tcp) timed out: Operation now in progress\n"))
+      .on(["ip"], { stdout: JSON.stringify([{ dst: "10.0.3.2", dev: "eth0", prefsrc: "10.0.3.9" }]), stderr: "" });
+    const p = makeProviders(runner).reachability;
+    const checked = await p.check!({}, { flows: [icmp, tcp, { ...icmp, address: "10.0.3.7" }] });
+    await expect(p.create(checked.inputs!)).rejects.toThrow(/^1 of 3 flows did not behave as declared:\nflows\[1\]: probe tcp 10.0.3.2:80 from netns web: expected reachable, observed blocked: no answer/);
+    const good = await p.create((await p.check!({}, { flows: [icmp, { ...tcp, expect: "blocked" }] })).inputs!);
+    expect(good.outs.results).toEqual([
+      { observed: "reachable", evidence: "answer", detail: "echo reply from 10.0.3.1" },
+      { observed: "blocked", evidence: "nothing", detail: "no answer to 1 connection attempt(s) within 2 s" },
+    ]);
+  });
+
+  test("read re-proves every flow; diff asks for an update when any flow differs from expect", async () => {
+    const runner = new FakeRunner().on(["ping"], new CommandError(["ping"], 1, "", undefined, "1 packets transmitted, 0 received, 100% packet loss\n"));
+    const p = makeProviders(runner).reachability;
+    const inputs = (await p.check!({}, { flows: [icmp, icmp] })).inputs!;
+    const stored = { ...inputs, results: [0, 1].map(() => ({ observed: "reachable", evidence: "answer", detail: "echo reply from 10.0.3.1" })), schemaVersion: 1 };
+    expect((await p.diff!("id", stored, inputs)).changes).toBe(false);
+    const read = await p.read!("id", stored);
+    expect((read.props?.results as { observed: string }[]).map((r) => r.observed)).toEqual(["blocked", "blocked"]);
+    expect((await p.diff!("id", read.props ?? {}, inputs)).changes).toBe(true);
+    expect(runner.calls.filter((c) => c.argv[0] === "ping")).toHaveLength(2);
+  });
+});
