@@ -298,9 +298,10 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const running = await Promise.all(proxies.map((p) => proxyRunning(this.runner, proxyPidFile(stored.host, stored.tag, p))));
     const proxiesDown = proxies.length ? running.filter((up) => !up).length : undefined;
     if (!hostEnd || !inside) {
-      // Gone only when nothing of ours is left: rules alone stay in the state, so that `up`
-      // makes the rest again and `destroy` still removes them.
-      return ruleCount === 0 ? { id: "", props: {} } : { id, props: { ...stored, present: false, ruleCount } };
+      // Gone only when nothing of ours is left: rules (or running proxies) alone stay in the
+      // state, so that `up` makes the rest again and `destroy` still removes them.
+      const leftovers = ruleCount > 0 || running.some((up) => up);
+      return leftovers ? { id, props: { ...stored, present: false, ruleCount, ...(proxiesDown === undefined ? {} : { proxiesDown }) } } : { id: "", props: {} };
     }
     // Either end's MTU changed by hand is drift: report the end that differs from what was declared.
     const mtuSeen = hostEnd.mtu !== stored.mtu ? hostEnd.mtu : inside.link.mtu;

@@ -14,7 +14,10 @@ export interface PortMapping {
   /** Container port (default: hostPort). */
   containerPort?: number;
   protocol?: "tcp" | "udp";
-  /** Only this host address answers (default: all of them). */
+  /**
+   * Only this host address answers (default: all of them, in every family the network has, as
+   * Docker publishes on both; "0.0.0.0" or "::" publish on every address of one family).
+   */
   hostAddress?: string;
 }
 
