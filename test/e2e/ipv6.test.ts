@@ -12,7 +12,7 @@ jest.setTimeout(300_000);
 
 type Backend = "nftables" | "iptables";
 
-function program(backend: Backend, full: boolean): string {
+function program(backend: Backend, full: boolean, webPort = 8080): string {
   return `
 const backend = "${backend}";
 // The outside world beyond the host's uplink, with no route back to the bridges (so only
@@ -24,7 +24,7 @@ new hostnet.VethPair("uplink", {
 });
 const d = new hostnet.BridgeNetwork("d", { bridgeName: "br-d", subnet: "10.32.1.0/24", ipv6Subnet: "fd00:32:1::/64", firewallBackend: backend });
 // Addresses are automatic in both families; the test reads them from the stack's outputs.
-const ports = [{ hostPort: 8080, containerPort: 80 }, { hostPort: 15353, containerPort: 5353, protocol: "udp" }];
+const ports = [{ hostPort: ${webPort}, containerPort: 80 }, { hostPort: 15353, containerPort: 5353, protocol: "udp" }];
 const d1 = new hostnet.ContainerNetwork("d1", { mode: "bridge", network: d, ports });
 const d2 = new hostnet.ContainerNetwork("d2", { mode: "bridge", network: d });
 exports.d1 = d1.address; exports.d1v6 = d1.ipv6Address; exports.d2v6 = d2.ipv6Address;
@@ -163,6 +163,18 @@ for (const backend of ["nftables", "iptables"] as const) {
         expect(proxies()).toHaveLength(3);
         expect(await ask(undefined, "tcp", "::1", 8080)).toBe("fd00:32:1::1");
         expect(await ask(undefined, "tcp", "::1", 8090)).toBe("fd00:33::1");
+      });
+
+      test("a port moved by an update: its forwards and its proxy move, in both families", async () => {
+        project.writeProgram(program(backend, full, 8085));
+        await project.up();
+        expect(await ask("outside", "tcp", "fd00:200::1", 8085)).toBe("fd00:200::2");
+        expect(await ask("outside", "tcp", "10.200.0.1", 8085)).toBe("10.200.0.2");
+        expect(await ask(undefined, "tcp", "::1", 8085)).toBe("fd00:32:1::1");
+        expect(await ask("outside", "tcp", "fd00:200::1", 8080)).toBeUndefined();
+        expect(await ask(undefined, "tcp", "::1", 8080)).toBeUndefined();
+        expect(proxies()).toHaveLength(3);
+        expect(proxyOf("TCP6-LISTEN:8080,")).toBeUndefined();
       });
     }
 
