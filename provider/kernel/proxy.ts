@@ -67,7 +67,6 @@ export async function startProxy(runner: Runner, netns: Netns, tag: string, p: L
   const log = pidFile.replace(/\.pid$/, ".log");
   const what = `start the proxy [::1]:${p.port}/${p.protocol} -> [${p.target}]:${p.targetPort}`;
   if (await proxyRunning(runner, pidFile)) return;
-  await runner.run({ argv: ["mkdir", "-p", "--", pidFile.slice(0, pidFile.lastIndexOf("/"))] });
   // `env` finds socat on PATH and execs it: the pid and the process name (--name) are socat's.
   const start = ["start-stop-daemon", "--start", "--quiet", "--oknodo", "--background", "--make-pidfile", "--pidfile", pidFile, "--output", log, "--startas", "/usr/bin/env", "--name", "socat", "--", "socat", ...socatArgs(p)];
   await runner.run({ argv: inNetns(netns, start) }).catch((err: unknown) => Promise.reject(withContext(err, what)));
@@ -118,6 +117,11 @@ export async function listProxies(runner: Runner, netns: Netns, tag: string): Pr
   }
 }
 
+/** The file naming the owner (tag) of the proxies with its prefix: what `pulumi-hostnet gc` reads. */
+function ownerFile(netns: Netns, tag: string): string {
+  return `${PROXY_DIR}/${netns ?? "-"}/${proxyPrefix(tag)}.owner`;
+}
+
 /** Makes the owner's running proxies exactly `wanted`: stops the others, starts the missing. */
 export async function reconcileProxies(runner: Runner, netns: Netns, tag: string, wanted: readonly LoopbackProxy[]): Promise<void> {
   const keep = new Set(wanted.map((p) => proxyPidFile(netns, tag, p)));
@@ -125,8 +129,32 @@ export async function reconcileProxies(runner: Runner, netns: Netns, tag: string
   for (const file of await listProxies(runner, netns, tag)) {
     if (!keep.has(file)) await stopProxy(runner, file).catch((err: unknown) => errors.push(err));
   }
+  if (wanted.length > 0) {
+    await runner.run({ argv: ["mkdir", "-p", "--", `${PROXY_DIR}/${netns ?? "-"}`] });
+    await runner.run({ argv: ["tee", "--", ownerFile(netns, tag)], stdin: `${tag}\n` });
+  }
   for (const p of wanted) await startProxy(runner, netns, tag, p);
   if (errors.length) throw errors[0];
+  if (wanted.length > 0) return;
   // The emptied directories go, so a host keeps no trace of proxies it no longer has.
-  if (wanted.length === 0) await runner.run({ argv: ["rmdir", "--ignore-fail-on-non-empty", "--", `${PROXY_DIR}/${netns ?? "-"}`, PROXY_DIR] }).catch(() => undefined);
+  await runner.run({ argv: ["rm", "-f", "--", ownerFile(netns, tag)] });
+  await runner.run({ argv: ["rmdir", "--ignore-fail-on-non-empty", "--", `${PROXY_DIR}/${netns ?? "-"}`, PROXY_DIR] }).catch(() => undefined);
+}
+
+/** The owners (tags) of the proxies on this machine, with the host netns of each. */
+export async function listProxyOwners(runner: Runner): Promise<{ netns: Netns; tag: string }[]> {
+  let files: string[];
+  try {
+    files = (await runner.run({ argv: ["find", PROXY_DIR, "-mindepth", "2", "-maxdepth", "2", "-name", "*.owner"] })).stdout.split("\n").filter(Boolean).sort();
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+  const owners: { netns: Netns; tag: string }[] = [];
+  for (const file of files) {
+    const dir = file.slice(PROXY_DIR.length + 1, file.lastIndexOf("/"));
+    const tag = (await runner.run({ argv: ["cat", "--", file] }).catch(() => ({ stdout: "" }))).stdout.trim();
+    if (tag) owners.push({ netns: dir === "-" ? undefined : dir, tag });
+  }
+  return owners;
 }

@@ -176,6 +176,17 @@ for (const backend of ["nftables", "iptables"] as const) {
         expect(proxies()).toHaveLength(3);
         expect(proxyOf("TCP6-LISTEN:8080,")).toBeUndefined();
       });
+
+      test("a container the state lost: gc names its proxy beside its rules and links, --delete stops it", async () => {
+        const exported = JSON.parse((await project.cli(["stack", "export", "--stack", "test"])).stdout) as { deployment: { resources: { urn: string }[] } };
+        const urn = exported.deployment.resources.map((r) => r.urn).find((u) => u.endsWith("::s1"));
+        expect((await project.cli(["state", "delete", urn ?? "", "--yes", "--stack", "test"])).code).toBe(0);
+        const dry = await project.hostnet(["gc", "--stack", project.qualifiedStack]);
+        expect(dry.stdout).toContain(`orphan proxy [::1] proxies of hostnet:ipv6-${backend}/test/s1-endpoint (host)`);
+        expect((await project.hostnet(["gc", "--stack", project.qualifiedStack, "--delete"])).code).toBe(0);
+        expect(proxies()).toHaveLength(2);
+        expect(proxyOf("TCP6-LISTEN:8090,")).toBeUndefined();
+      });
     }
 
     test("destroy leaves the sandbox as it was: no rule, sysctl, record or proxy", async () => {
