@@ -88,6 +88,9 @@ for (const backend of ["nftables", "iptables"] as const) {
       } else {
         expect(await ctx.sandbox.run(["ip6tables-save", "-t", "nat"])).toMatch(/-A HOSTNET-POSTROUTING -s fd00:32:1::\/64 ! -d fd00:32:1::\/64 .*-j MASQUERADE/);
       }
+      // Stable: a refresh reads back what was declared, and nothing is left to change.
+      await project.refresh();
+      expect((await project.preview(["--expect-no-changes"])).code).toBe(0);
       for (const ns of ["d1", ...(full ? ["s1"] : [])]) {
         await ctx.sandbox.serve(ns, "tcp", 80);
         await ctx.sandbox.serve(ns, "udp", 5353);
