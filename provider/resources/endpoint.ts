@@ -540,18 +540,11 @@ async function forgetMoved(runner: Runner, host: string | undefined, before: fir
 }
 
 /**
- * The forwards' rules of the endpoint's first family (its `address`'s), laid out as
- * `PortForward` lays them out (prerouting and output DNAT, masquerade of 127.0.0.0/8 and of the
- * container's own subnet for hairpin, forward accept), all under the endpoint's tag. The
- * hairpin subnet is the container's own: no kernel read needed.
- */
-export function endpointRules(e: EndpointInputs): firewall.TaggedRules {
-  return familyRules(e, e.address, e.ports);
-}
-
-/**
- * Every rule set of the endpoint: its first family's and, dual stack, the IPv6 one (same tag,
- * the other family's table), each with the indexes of the ports it publishes.
+ * The forwards' rules, laid out as `PortForward` lays them out (prerouting and output DNAT,
+ * masquerade of 127.0.0.0/8 and of the container's own subnet for hairpin, forward accept), all
+ * under the endpoint's tag; the hairpin subnet is the container's own (no kernel read). One set
+ * per family: the address's and, dual stack, the IPv6 one (same tag, the other family's table),
+ * each with the indexes of the ports it publishes.
  */
 export function endpointRuleSets(e: EndpointInputs): { set: firewall.TaggedRules; portIndexes: number[] }[] {
   const indexes = (family: firewall.IpFamily) => e.ports.flatMap((p, i) => (publishedIn(e, p, family) ? [i] : []));

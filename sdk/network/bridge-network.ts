@@ -67,7 +67,8 @@ export interface BridgeNetworkArgs {
 
 /**
  * A bridge network as Docker's bridge driver makes it: a bridge holding the gateway address,
- * IPv4 forwarding, masquerade of the subnet, and an address pool for its containers.
+ * forwarding, masquerade of the subnet, and an address pool for its containers; IPv4, IPv6
+ * only, or both (`ipv6Subnet`), each family with its own of each.
  */
 export class BridgeNetwork extends pulumi.ComponentResource implements AttachableNetwork, NetworkAttachment {
   readonly bridge: pulumi.Output<string>;
