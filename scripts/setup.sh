@@ -58,6 +58,9 @@ missing_debian_packages() {
   command -v nft >/dev/null || missing+=(nftables)
   command -v iptables >/dev/null || missing+=(iptables)
   command -v conntrack >/dev/null || missing+=(conntrack)
+  # The [::1] proxies of IPv6 port forwards (started by start-stop-daemon, from dpkg).
+  command -v socat >/dev/null || missing+=(socat)
+  command -v pkill >/dev/null || missing+=(procps) # ps and pkill stop a proxy's forked connections
   command -v ping >/dev/null || missing+=(iputils-ping)
   command -v nc >/dev/null || missing+=(netcat-openbsd)
   command -v unshare >/dev/null || missing+=(util-linux)

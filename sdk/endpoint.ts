@@ -21,6 +21,15 @@ export interface BridgeEndpointArgs extends PlacementArgs {
   address: pulumi.Input<string>;
   /** The default route inside the container goes via this address (none when unset). */
   gateway?: pulumi.Input<string>;
+  /** Dual stack: the container end's IPv6 address with its prefix, beside an IPv4 `address` (IPv6 only: put it in `address`). */
+  ipv6Address?: pulumi.Input<string>;
+  /** Dual stack: the IPv6 default route's gateway. */
+  ipv6Gateway?: pulumi.Input<string>;
+  /**
+   * IPv6 forwards answer the host on [::1] through a socat proxy the endpoint starts and
+   * supervises (default true): the kernel cannot NAT ::1.
+   */
+  loopbackProxy?: pulumi.Input<boolean>;
   mtu?: pulumi.Input<number>;
   /** Host ports forwarded to the container (DNAT from outside and from the host, hairpin). */
   ports?: pulumi.Input<pulumi.Input<EndpointPortArgs>[]>;
@@ -58,6 +67,8 @@ export class BridgeEndpoint extends HostnetResource {
   declare readonly interfaceName: pulumi.Output<string>;
   declare readonly address: pulumi.Output<string>;
   declare readonly gateway: pulumi.Output<string | undefined>;
+  declare readonly ipv6Address: pulumi.Output<string | undefined>;
+  declare readonly ipv6Gateway: pulumi.Output<string | undefined>;
   /** /run/netns/<namespace>, for tools that take a netns path (with a path or PID: our name for it). */
   declare readonly path: pulumi.Output<string>;
   declare readonly mac: pulumi.Output<string>;

@@ -87,6 +87,8 @@ export interface NetworkIsolationArgs {
   bridge: pulumi.Input<string>;
   /** Bridges whose containers may open connections into this one (replies flow back). */
   allowFrom?: pulumi.Input<pulumi.Input<string>[]>;
+  /** The family whose traffic is isolated (default ipv4; a dual-stack BridgeNetwork makes one per family). */
+  family?: "ipv4" | "ipv6";
 }
 
 /**
@@ -101,6 +103,6 @@ export class NetworkIsolation extends HostnetResource {
 
   constructor(name: string, args: NetworkIsolationArgs, opts?: pulumi.CustomResourceOptions) {
     super("isolation", "NetworkIsolation", name,
-      { host: defaultHost(), firewallBackend: "auto", allowFrom: [], ...args, tag: ownershipTag(name), backend: undefined, family: undefined, ruleCount: undefined }, opts);
+      { host: defaultHost(), firewallBackend: "auto", allowFrom: [], ...args, tag: ownershipTag(name), backend: undefined, family: args.family, ruleCount: undefined }, opts);
   }
 }

@@ -10,7 +10,9 @@ import {
   listNetns,
   listOurRoutes,
   listOurRules,
+  listProxyOwners,
   readSysctl,
+  reconcileProxies,
   RULE_ACTIONS,
   SysctlLedger,
   writeSysctl,
@@ -19,8 +21,11 @@ import {
 } from "../kernel";
 import type { HeldState } from "./stack";
 
-/** Removal order: rules first, links next, namespaces last (sysctl records go with the rules, before their netns). */
-export const ORPHAN_KINDS = ["firewall", "rule", "route", "sysctl", "link", "netns"] as const;
+/**
+ * Removal order: [::1] proxies (processes) first, rules next, links after, namespaces last
+ * (sysctl records go with the rules, before their netns).
+ */
+export const ORPHAN_KINDS = ["proxy", "firewall", "rule", "route", "sysctl", "link", "netns"] as const;
 export type OrphanKind = (typeof ORPHAN_KINDS)[number];
 
 export interface Orphan {
@@ -57,6 +62,8 @@ export async function findOrphans(runner: Runner, options: { tagPrefix: string; 
   const leftAlone = results.flatMap((r) => r.leftAlone);
   const sysctls = await sysctlOrphans(runner, tagPrefix, held);
   orphans.push(...sysctls);
+  const proxies = (await listProxyOwners(runner)).filter((o) => o.tag.startsWith(tagPrefix) && !held.tags.has(o.tag));
+  orphans.push(...proxies.map((o) => ({ kind: "proxy" as const, what: `[::1] proxies of ${o.tag} (${where(o.netns)})`, why: `started by ${o.tag}, ${notInState}`, remove: () => reconcileProxies(runner, o.netns, o.tag, []) })));
   orphans.sort((a, b) => ORPHAN_KINDS.indexOf(a.kind) - ORPHAN_KINDS.indexOf(b.kind));
   return { orphans, leftAlone };
 }

@@ -1,9 +1,13 @@
 import { isNotFound, type Runner } from "../exec";
 import { ip, type Netns } from "./ip";
 
-/** `ip addr add|del` words. */
+/**
+ * `ip addr add|del` words. An IPv6 address is added `nodad`: our addresses are on virtual
+ * links whose other ends we make too, and Duplicate Address Detection would keep a new one
+ * "tentative" (unusable as a source, the gateway unreachable) for a second or more.
+ */
 export function addrWords(verb: "add" | "del", cidr: string, device: string): string[] {
-  return ["addr", verb, cidr, "dev", device];
+  return ["addr", verb, cidr, "dev", device, ...(verb === "add" && cidr.includes(":") ? ["nodad"] : [])];
 }
 
 export async function addAddress(runner: Runner, netns: Netns, device: string, cidr: string): Promise<void> {

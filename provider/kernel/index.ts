@@ -15,3 +15,4 @@ export * from "./subnet";
 export * from "./vxlan";
 export * as firewall from "./firewall";
 export { recentRead, sharedRead } from "./shared";
+export * from "./proxy";

@@ -3,12 +3,12 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
-import { addNetns, addNetnsWords, addrWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, fileSystemType, nameNetns, netnsInode, findRoute, ipCommands, linkSetWords, linkStateFrom, netnsPath, ourRouteWords, routeShowWords, showLink, showLinkWords, showRoute, type LinkState } from "../kernel";
+import { addNetns, addNetnsWords, addrWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, fileSystemType, nameNetns, netnsInode, findRoute, ipCommands, linkSetWords, linkStateFrom, netnsPath, ourRouteWords, proxyPidFile, proxyRunning, reconcileProxies, routeShowWords, showLink, showLinkWords, showRoute, type LinkState, type LoopbackProxy } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
-import { applyRules, countRules, firewallChoice, portOrRange, takenPortIssues, type BackendName } from "./firewall";
+import { applyRules, countRules, firewallChoice, portOrRange, takenPortIssues, toRange, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
 import { deleteRules, moveRules, repairsDrift } from "./natrule";
-import { forgetMovedFlows, portForwardRules, portMappingIssues } from "./portforward";
+import { ANY_ADDRESS, forgetMovedFlows, portForwardRules, portMappingIssues } from "./portforward";
 import { canonicalInterfaceAddress, canonicalNetwork, existingNamespace, familyOf, interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
 
 /** A host port forwarded to the container, as `docker run -p` does. */
@@ -42,6 +42,12 @@ export const endpointInputs = z
     address: interfaceAddress,
     /** Default route inside the container via this address (none when unset). */
     gateway: ipAddress.optional(),
+    /** Dual stack: the container end's IPv6 address with its prefix, beside an IPv4 `address`. */
+    ipv6Address: interfaceAddress.optional(),
+    /** Dual stack: the IPv6 default route's gateway (with ipv6Address). */
+    ipv6Gateway: ipAddress.optional(),
+    /** IPv6 forwards also answer the host on [::1], through a socat proxy (default true; see proxy.ts). */
+    loopbackProxy: z.boolean().optional(),
     mtu: mtu.optional(),
     /** Port forwards from the host to the container (DNAT, hairpin, from the host itself). */
     ports: z.array(endpointPort).default([]),
@@ -54,10 +60,18 @@ export const endpointInputs = z
     if (e.namespace === undefined && e.existingNamespace === undefined) ctx.addIssue({ code: "custom", path: ["namespace"], message: "namespace is required (the netns to make), unless existingNamespace names one that exists" });
     else if (e.namespace !== undefined && given !== undefined && !isUnknown(given) && !isUnknown(e.namespace) && e.namespace !== given) ctx.addIssue({ code: "custom", path: ["namespace"], message: `namespace ${e.namespace} differs from existingNamespace.name ${given}: give only existingNamespace` });
     const target = e.address.split("/")[0] ?? "";
+    const families = [maybeFamilyOf(e.address), e.ipv6Address === undefined ? undefined : maybeFamilyOf(e.ipv6Address)].filter((f) => f !== undefined);
     // zod runs this even when a field failed its own check: ports may not be a list.
     for (const [i, port] of (Array.isArray(e.ports) ? e.ports : []).entries()) {
-      for (const issue of portMappingIssues(port, target)) ctx.addIssue({ code: "custom", path: ["ports", i, issue.path], message: issue.message });
+      for (const issue of portMappingIssues(port, target)) {
+        if (issue.path !== "hostAddress") ctx.addIssue({ code: "custom", path: ["ports", i, issue.path], message: issue.message });
+      }
+      const wanted = typeof port.hostAddress === "string" ? maybeFamilyOf(port.hostAddress) : undefined;
+      if (wanted && families.length && !families.includes(wanted) && !ANY_ADDRESS.includes(port.hostAddress ?? "")) {
+        ctx.addIssue({ code: "custom", path: ["ports", i, "hostAddress"], message: `hostAddress ${port.hostAddress} is ${wanted} but the container has only ${families.join(" and ")} (its network has no ${wanted} subnet)` });
+      }
     }
+    dualStackIssues(e).forEach((issue) => ctx.addIssue({ code: "custom", ...issue }));
     if (isUnknown(e.gateway) || isUnknown(e.address) || !e.gateway) return;
     const [gatewayFamily, addressFamily] = [maybeFamilyOf(e.gateway), maybeFamilyOf(e.address)];
     if (gatewayFamily && addressFamily && gatewayFamily !== addressFamily) ctx.addIssue({ code: "custom", path: ["gateway"], message: `${e.gateway} is ${gatewayFamily} but the address ${e.address} is ${addressFamily}` });
@@ -72,6 +86,59 @@ export type EndpointInputs = z.output<typeof endpointInputs>;
  */
 export function foreignNamespaceName(tag: string): string {
   return `hostnet-${createHash("sha256").update(tag).digest("hex").slice(0, 12)}`;
+}
+
+/**
+ * What is wrong with a dual-stack endpoint's second family: `ipv6Address` is IPv6 and sits
+ * beside an IPv4 `address` (an IPv6-only endpoint has its one address in `address`), and
+ * `ipv6Gateway` is IPv6 and needs `ipv6Address`.
+ */
+function dualStackIssues(e: { address: string; ipv6Address?: string; ipv6Gateway?: string }): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  const known = (v: string | undefined): v is string => typeof v === "string" && !isUnknown(v);
+  if (known(e.ipv6Address)) {
+    if (maybeFamilyOf(e.ipv6Address) === "ipv4") issues.push({ path: ["ipv6Address"], message: `ipv6Address ${e.ipv6Address} is an IPv4 address` });
+    else if (known(e.address) && maybeFamilyOf(e.address) === "ipv6") issues.push({ path: ["ipv6Address"], message: `address ${e.address} is IPv6 already: ipv6Address goes beside an IPv4 address (an IPv6-only endpoint has its address in address)` });
+  }
+  if (known(e.ipv6Gateway)) {
+    if (maybeFamilyOf(e.ipv6Gateway) === "ipv4") issues.push({ path: ["ipv6Gateway"], message: `ipv6Gateway ${e.ipv6Gateway} is an IPv4 address` });
+    else if (e.ipv6Address === undefined) issues.push({ path: ["ipv6Gateway"], message: "ipv6Gateway needs ipv6Address (the container's IPv6 address)" });
+  }
+  return issues;
+}
+
+/** The container's IPv6 address (of a dual-stack or an IPv6-only endpoint), without prefix. */
+function ipv6TargetOf(e: Pick<EndpointInputs, "address" | "ipv6Address">): string | undefined {
+  // Stored state may be partial (a resource whose create failed early): never throw on it.
+  const cidr = e.ipv6Address ?? (typeof e.address === "string" && maybeFamilyOf(e.address) === "ipv6" ? e.address : undefined);
+  return cidr?.split("/")[0];
+}
+
+/**
+ * Whether a port is published in `family`. One family's endpoint publishes every port in it,
+ * as before. A dual-stack one publishes a port without hostAddress in both, as Docker does;
+ * 0.0.0.0 and :: pick IPv4 or IPv6, as `docker run -p 0.0.0.0:80:80` does, and so does an
+ * explicit address.
+ */
+function publishedIn(e: Pick<EndpointInputs, "ipv6Address">, port: EndpointPort, family: firewall.IpFamily): boolean {
+  if (e.ipv6Address === undefined || port.hostAddress === undefined) return true;
+  return familyOf(port.hostAddress) === family;
+}
+
+/**
+ * The [::1] proxies of an endpoint: one per IPv6-published host port (a range: one per port)
+ * that answers every host address (or ::1 alone), unless turned off.
+ */
+export function loopbackProxies(e: EndpointInputs): LoopbackProxy[] {
+  const target = ipv6TargetOf(e);
+  if (target === undefined || e.loopbackProxy === false) return [];
+  return (e.ports ?? [])
+    .filter((p) => publishedIn(e, p, "ipv6") && (p.hostAddress === undefined || ["::", "::1"].includes(p.hostAddress)))
+    .flatMap((p) => {
+      const range = toRange(p.hostPort);
+      const ports = Array.from({ length: range.to - range.from + 1 }, (_, i) => range.from + i);
+      return ports.map((port) => ({ protocol: p.protocol, port, target, targetPort: range.from === range.to ? (p.targetPort ?? port) : port }));
+    });
 }
 
 /** Whether the netns is reached through a name this resource made (a path or a PID). */
@@ -93,6 +160,8 @@ interface Observed {
   readonly present: boolean;
   /** Port forward rules found carrying our tag. */
   readonly ruleCount: number;
+  /** Of the [::1] proxies the ports need, how many were not running (set only where there are some). */
+  readonly proxiesDown?: number;
 }
 
 export interface EndpointOutputs extends EndpointInputs, Observed {
@@ -124,8 +193,11 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const existing = known.data.existingNamespace;
     const sameAsBefore = JSON.stringify((olds as Partial<EndpointInputs>).existingNamespace) === JSON.stringify(existing);
     const missing = existing && !sameAsBefore && !hasUnknown(existing) ? await foreignNamespaceProblem(this.runner, existing) : undefined;
-    // One prerouting DNAT per port, in order: an issue's index is its port's.
-    const issues = await takenPortIssues(this.runner, known.data.host, endpointRules(known.data));
+    // One prerouting DNAT per published port, in order: an issue's index maps to its port's.
+    const perFamily = await Promise.all(
+      endpointRuleSets(known.data).map(async ({ set, portIndexes }) => (await takenPortIssues(this.runner, known.data.host, set)).map(({ index, message }) => ({ index: portIndexes[index] ?? index, message }))),
+    );
+    const issues = perFamily.flat();
     const failures = [...(missing ? [missing] : []), ...issues.map(({ index, message }) => ({ property: `ports[${index}].hostPort`, reason: message }))];
     return failures.length ? { failures } : result;
   }
@@ -140,6 +212,10 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       { path: "bridge", change: "update" },
       { path: "address", change: "update" },
       { path: "gateway", change: "update", optional: true },
+      // Not optional: a dual-stack endpoint made IPv4-only again loses its IPv6 address.
+      { path: "ipv6Address", change: "update" },
+      { path: "ipv6Gateway", change: "update" },
+      { path: "loopbackProxy", change: "update" },
       { path: "mtu", change: "update", optional: true },
       { path: "ports", change: "update" },
       { path: "firewallBackend", change: "replace" },
@@ -150,9 +226,9 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const seen = olds as Partial<Observed>;
     // A foreign netns's lo is its owner's: not ours to judge.
     const loopbackDown = seen.loopbackUp === false && (olds as Partial<EndpointInputs>).existingNamespace === undefined;
-    const drifted = seen.present === false || seen.hostUp === false || seen.containerUp === false || loopbackDown || (seen.strayAddresses?.length ?? 0) > 0;
+    const drifted = seen.present === false || seen.hostUp === false || seen.containerUp === false || loopbackDown || (seen.strayAddresses?.length ?? 0) > 0 || (seen.proxiesDown ?? 0) > 0;
     if (!result.changes && drifted) return { ...result, changes: true };
-    return repairsDrift(result, olds, news, endpointInputs, endpointRules);
+    return repairsDrift(result, olds, news, endpointInputs, allRules);
   }
 
   async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
@@ -196,9 +272,19 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       // Last, so that a refused rule set rolls back the links; the rules go with their tag.
       // A namespace made just now has no rules of ours yet: rules are made after it, and a
       // leftover of an interrupted run would have left its namespace too.
-      const set = { ...endpointRules(inputs), fresh: namespaceMade && !rulesMayExist };
-      const backend = set.rules.length ? await applyRules(this.runner, inputs.host, inputs.firewallBackend, set) : undefined;
-      return { id: `endpoint/${idPart(inputs.host)}/${inputs.hostInterface}`, outs: outputsOf(inputs, hostEnd, configured, backend, set.rules.length) };
+      const sets = endpointRuleSets(inputs).map(({ set }) => ({ ...set, fresh: namespaceMade && !rulesMayExist }));
+      // Both families at once: the host's queue puts them in one drain, a transaction each.
+      const applied = await Promise.all(sets.map((set) => (set.rules.length ? applyRules(this.runner, inputs.host, inputs.firewallBackend, set) : undefined)));
+      const backend = applied.find((b) => b !== undefined);
+      const ruleCount = sets.reduce((n, set) => n + set.rules.length, 0);
+      const proxies = loopbackProxies(inputs);
+      if (proxies.length) {
+        // A proxy that does not come up (its port taken on ::1) undoes the rules and the links too.
+        if (backend) for (const set of sets) rollback.push(() => deleteRules(this.runner, { host: inputs.host, tag: inputs.tag, backend, family: set.family, ruleCount: 0 }));
+        rollback.push(() => reconcileProxies(this.runner, inputs.host, inputs.tag, []));
+        await reconcileProxies(this.runner, inputs.host, inputs.tag, proxies);
+      }
+      return { id: `endpoint/${idPart(inputs.host)}/${inputs.hostInterface}`, outs: outputsOf(inputs, hostEnd, configured, backend, ruleCount, proxies.length ? 0 : undefined) };
     });
   }
 
@@ -208,15 +294,19 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     // A link of that name without our mark is someone else's: ours is gone.
     const inside = hostEnd?.alias === stored.tag ? await this.readInside(stored) : undefined;
     const ruleCount = await this.countForwards(stored);
+    const proxies = loopbackProxies(stored);
+    const running = await Promise.all(proxies.map((p) => proxyRunning(this.runner, proxyPidFile(stored.host, stored.tag, p))));
+    const proxiesDown = proxies.length ? running.filter((up) => !up).length : undefined;
     if (!hostEnd || !inside) {
-      // Gone only when nothing of ours is left: rules alone stay in the state, so that `up`
-      // makes the rest again and `destroy` still removes them.
-      return ruleCount === 0 ? { id: "", props: {} } : { id, props: { ...stored, present: false, ruleCount } };
+      // Gone only when nothing of ours is left: rules (or running proxies) alone stay in the
+      // state, so that `up` makes the rest again and `destroy` still removes them.
+      const leftovers = ruleCount > 0 || running.some((up) => up);
+      return leftovers ? { id, props: { ...stored, present: false, ruleCount, ...(proxiesDown === undefined ? {} : { proxiesDown }) } } : { id: "", props: {} };
     }
     // Either end's MTU changed by hand is drift: report the end that differs from what was declared.
     const mtuSeen = hostEnd.mtu !== stored.mtu ? hostEnd.mtu : inside.link.mtu;
-    const observed = { ...stored, bridge: hostEnd.master ?? "", gateway: inside.gateway, mtu: stored.mtu === undefined ? undefined : mtuSeen };
-    return { id, props: outputsOf(observed, hostEnd, inside, stored.backend, ruleCount) };
+    const observed = { ...stored, bridge: hostEnd.master ?? "", gateway: inside.gateway, ipv6Gateway: inside.ipv6Gateway, mtu: stored.mtu === undefined ? undefined : mtuSeen };
+    return { id, props: outputsOf(observed, hostEnd, inside, stored.backend, ruleCount, proxiesDown) };
   }
 
   async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
@@ -228,18 +318,35 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     if (!current || current.alias !== inputs.tag) {
       const made = await this.make(inputs, true);
       // make only adds: forwards no longer declared (or of the other family) go here.
-      if (before.backend) await moveRules(this.runner, inputs.host, { ...before, backend: before.backend }, endpointRules(inputs));
-      await forgetMovedFlows(this.runner, inputs.host, storedRules(olds), endpointRules(inputs));
+      if (before.backend) await this.moveRuleSets(inputs, before, before.backend);
+      await forgetMoved(this.runner, inputs.host, storedRules(olds), allRuleSets(inputs));
       return { outs: made.outs };
     }
     const hostEnd = await this.configureHostEnd(inputs, current);
     const inside = await this.configureInside(inputs);
-    const set = endpointRules(inputs);
-    let backend = before.backend;
-    if (backend) await moveRules(this.runner, inputs.host, { ...before, backend }, set);
-    else if (set.rules.length) backend = await applyRules(this.runner, inputs.host, inputs.firewallBackend, set);
-    await forgetMovedFlows(this.runner, inputs.host, storedRules(olds), set);
-    return { outs: outputsOf(inputs, hostEnd, inside, backend, set.rules.length) };
+    const backend = await this.moveRuleSets(inputs, before, before.backend);
+    await forgetMoved(this.runner, inputs.host, storedRules(olds), allRuleSets(inputs));
+    const proxies = loopbackProxies(inputs);
+    // Stops the proxies no longer wanted (found by our tag), starts the missing or dead ones.
+    if (proxies.length || ipv6TargetOf(before) !== undefined) await reconcileProxies(this.runner, inputs.host, inputs.tag, proxies);
+    const ruleCount = allRules(inputs).rules.length;
+    return { outs: outputsOf(inputs, hostEnd, inside, backend, ruleCount, proxies.length ? 0 : undefined) };
+  }
+
+  /**
+   * Makes each family's rules what the inputs want, the families the endpoint had before
+   * included (a family it no longer has loses its rules). Returns the backend they are in.
+   */
+  private async moveRuleSets(inputs: EndpointInputs, before: EndpointOutputs, backend: BackendName | undefined): Promise<BackendName | undefined> {
+    const wanted = new Map(allRuleSets(inputs).map((set) => [set.family, set]));
+    const had = familiesOf(before);
+    for (const family of new Set([...had, ...wanted.keys()])) {
+      const set = wanted.get(family) ?? { tag: inputs.tag, family, rules: [] };
+      if (backend && had.includes(family)) await moveRules(this.runner, inputs.host, { ...before, backend, family }, set);
+      else if (backend) await applyRules(this.runner, inputs.host, backend, set);
+      else if (set.rules.length) backend = await applyRules(this.runner, inputs.host, inputs.firewallBackend, set);
+    }
+    return backend;
   }
 
   async delete(_id: string, props: Props): Promise<void> {
@@ -257,11 +364,13 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       pairIsOurs ? deleteLink(this.runner, stored.host, stored.hostInterface) : undefined,
       namespaceIsOurs ? deleteNetns(this.runner, stored.namespace) : undefined,
       // Rules are found by their tag alone: none of another owner's can match.
-      stored.backend ? deleteRules(this.runner, { host: stored.host, tag: stored.tag, backend: stored.backend, family: stored.family, ruleCount: stored.ruleCount }) : undefined,
+      ...familiesOf(stored).map((family) => (stored.backend ? deleteRules(this.runner, { host: stored.host, tag: stored.tag, backend: stored.backend, family, ruleCount: stored.ruleCount }) : undefined)),
     ]);
+    // The [::1] proxies, found by our tag: none are left running for a container that is gone.
+    if (ipv6TargetOf(stored) !== undefined) await reconcileProxies(this.runner, stored.host, stored.tag, []);
     // A container that comes back under another address (or another that takes its ports)
     // must not find the old one's flows still tracked to this address.
-    await forgetMovedFlows(this.runner, stored.host, storedRules(props), undefined);
+    await forgetMoved(this.runner, stored.host, storedRules(props), undefined);
     // Last, so that nothing above needed it: our name for a path's or a PID's netns (unmount and
     // unlink; the namespace stays with its owner). Its name is derived from our tag.
     if (namedByUs(stored) && stored.namespace === foreignNamespaceName(stored.tag)) await deleteNetns(this.runner, stored.namespace);
@@ -290,7 +399,9 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
   private async countForwards(stored: EndpointOutputs): Promise<number> {
     if (!stored.backend) return 0;
     try {
-      return await countRules(this.runner, stored.host, stored.backend, stored.family, stored.tag);
+      const backend = stored.backend;
+      const counts = await Promise.all(familiesOf(stored).map((family) => countRules(this.runner, stored.host, backend, family, stored.tag)));
+      return counts.reduce((a, b) => a + b, 0);
     } catch (err) {
       if (isNotFound(err)) return 0;
       throw err;
@@ -317,6 +428,10 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     return [
       addVethWords({ name: inputs.hostInterface, netns: inputs.host }, { name: inputs.interfaceName, netns: inputs.namespace }, inputs.mtu),
       linkSetWords(inputs.hostInterface, { master: inputs.bridge, alias: inputs.tag, up: true }),
+      // A container reaching itself through a published host port (hairpin) gets its own
+      // packets back out of the port they came in by: the bridge allows that only in hairpin
+      // mode, as Docker sets it (measured: without it, the connection never completes).
+      ["link", "set", "dev", inputs.hostInterface, "type", "bridge_slave", "hairpin", "on"],
       showLinkWords(inputs.hostInterface),
     ];
   }
@@ -359,30 +474,37 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     // Our default route goes before the addresses change: removing the address its gateway is
     // reached through takes the route with it, so a changed address also means the route again.
     if (!inputs.gateway && current.gateway) lines.push(ourRouteWords("del", route));
-    const wanted = canonicalInterfaceAddress(inputs.address);
-    const extras = current.link.addresses.filter((a) => a !== wanted);
-    const missing = !current.link.addresses.includes(wanted);
+    // The IPv6 default route of a dual-stack endpoint: "::/0" says its family in a batch line.
+    const route6 = { destination: "::/0", via: inputs.ipv6Gateway, device, family: "ipv6" } as const;
+    if (!inputs.ipv6Gateway && current.ipv6Gateway) lines.push(ourRouteWords("del", route6));
+    const wanted = wantedAddresses(inputs);
+    const extras = current.link.addresses.filter((a) => !wanted.includes(a));
+    const missing = wanted.filter((a) => !current.link.addresses.includes(a));
     for (const extra of extras) lines.push(addrWords("del", extra, device));
-    if (missing) lines.push(addrWords("add", wanted, device));
-    if (inputs.gateway && (current.gateway !== inputs.gateway || extras.length > 0 || missing)) {
-      lines.push(ourRouteWords("replace", route));
-    }
+    for (const address of missing) lines.push(addrWords("add", address, device));
+    const readdressed = extras.length > 0 || missing.length > 0;
+    if (inputs.gateway && (current.gateway !== inputs.gateway || readdressed)) lines.push(ourRouteWords("replace", route));
+    if (inputs.ipv6Gateway && (current.ipv6Gateway !== inputs.ipv6Gateway || readdressed)) lines.push(ourRouteWords("replace", route6));
     const outputs = await ipCommands(this.runner, ns, [...lines, showLinkWords("lo"), showLinkWords(device)]);
-    return { lo: linkStateFrom(outputs.at(-2), "lo"), link: linkStateFrom(outputs.at(-1), device), gateway: inputs.gateway };
+    return { lo: linkStateFrom(outputs.at(-2), "lo"), link: linkStateFrom(outputs.at(-1), device), gateway: inputs.gateway, ipv6Gateway: inputs.ipv6Gateway };
   }
 
   /** lo, the container end and our default route's gateway; undefined when the netns is gone. */
-  private async readInside(e: Pick<EndpointInputs, "namespace" | "interfaceName" | "address" | "gateway">): Promise<Inside | undefined> {
+  private async readInside(e: Pick<EndpointInputs, "namespace" | "interfaceName" | "address" | "gateway" | "ipv6Address">): Promise<Inside | undefined> {
     const family = e.gateway ? familyOf(e.gateway) : familyOf(e.address);
     const shows = [showLinkWords("lo"), showLinkWords(e.interfaceName)];
     const defaultRoute = { destination: "default", family } as const;
     try {
       // `ip route show` lists IPv4 without a family flag: then the route is read in the same batch.
-      const [outputs, route] =
+      // A dual-stack endpoint's IPv6 default route: a process of its own, beside the batch.
+      const [[outputs, route], route6] = await Promise.all([
         family === "ipv4"
-          ? await ipCommands(this.runner, e.namespace, [...shows, routeShowWords()]).then((o) => [o, findRoute(o[2] ?? "", defaultRoute)] as const)
-          : await Promise.all([ipCommands(this.runner, e.namespace, shows), showRoute(this.runner, e.namespace, defaultRoute)]);
-      return { lo: linkStateFrom(outputs[0], "lo"), link: linkStateFrom(outputs[1], e.interfaceName), gateway: route?.ours ? route.via : undefined };
+          ? ipCommands(this.runner, e.namespace, [...shows, routeShowWords()]).then((o) => [o, findRoute(o[2] ?? "", defaultRoute)] as const)
+          : Promise.all([ipCommands(this.runner, e.namespace, shows), showRoute(this.runner, e.namespace, defaultRoute)]),
+        e.ipv6Address === undefined ? undefined : showRoute(this.runner, e.namespace, { destination: "default", family: "ipv6" }),
+      ]);
+      const ipv6Gateway = route6?.ours ? route6.via : undefined;
+      return { lo: linkStateFrom(outputs[0], "lo"), link: linkStateFrom(outputs[1], e.interfaceName), gateway: route?.ours ? route.via : undefined, ipv6Gateway };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -395,45 +517,89 @@ interface Inside {
   readonly lo: LinkState;
   readonly link: LinkState;
   readonly gateway: string | undefined;
+  readonly ipv6Gateway?: string;
+}
+
+/** The container end's addresses as the kernel prints them: `address` and, dual stack, `ipv6Address`. */
+function wantedAddresses(e: Pick<EndpointInputs, "address" | "ipv6Address">): string[] {
+  return [e.address, e.ipv6Address].filter((a): a is string => a !== undefined).map(canonicalInterfaceAddress);
+}
+
+/** The families an endpoint's rules are in: its address's and, dual stack, IPv6. */
+function familiesOf(e: Pick<EndpointOutputs, "family" | "ipv6Address">): firewall.IpFamily[] {
+  return e.ipv6Address === undefined ? [e.family] : [e.family, "ipv6"];
+}
+
+function allRuleSets(e: EndpointInputs): firewall.TaggedRules[] {
+  return endpointRuleSets(e).map((s) => s.set);
+}
+
+/** forgetMovedFlows for each family an endpoint's forwards were or are in. */
+async function forgetMoved(runner: Runner, host: string | undefined, before: firewall.TaggedRules[] | undefined, after: firewall.TaggedRules[] | undefined): Promise<void> {
+  for (const set of before ?? []) await forgetMovedFlows(runner, host, set, after?.find((a) => a.family === set.family));
 }
 
 /**
  * The forwards' rules, laid out as `PortForward` lays them out (prerouting and output DNAT,
  * masquerade of 127.0.0.0/8 and of the container's own subnet for hairpin, forward accept), all
- * under the endpoint's tag. The hairpin subnet is the container's own: no kernel read needed.
+ * under the endpoint's tag; the hairpin subnet is the container's own (no kernel read). One set
+ * per family: the address's and, dual stack, the IPv6 one (same tag, the other family's table),
+ * each with the indexes of the ports it publishes.
  */
-export function endpointRules(e: EndpointInputs): firewall.TaggedRules {
-  const target = e.address.split("/")[0] ?? "";
-  const subnet = canonicalNetwork(e.address);
-  const rules = e.ports.flatMap(
+export function endpointRuleSets(e: EndpointInputs): { set: firewall.TaggedRules; portIndexes: number[] }[] {
+  const indexes = (family: firewall.IpFamily) => e.ports.flatMap((p, i) => (publishedIn(e, p, family) ? [i] : []));
+  const first = indexes(familyOf(e.address));
+  const sets = [{ set: familyRules(e, e.address, first.map((i) => e.ports[i]!)), portIndexes: first }];
+  if (e.ipv6Address !== undefined) {
+    const second = indexes("ipv6");
+    sets.push({ set: familyRules(e, e.ipv6Address, second.map((i) => e.ports[i]!)), portIndexes: second });
+  }
+  return sets;
+}
+
+/** All the endpoint's rules as one list: what its ruleCount counts. */
+function allRules(e: EndpointInputs): firewall.TaggedRules {
+  const sets = endpointRuleSets(e).map((s) => s.set);
+  return { ...sets[0]!, rules: sets.flatMap((s) => s.rules) };
+}
+
+function familyRules(e: EndpointInputs, address: string, ports: readonly EndpointPort[]): firewall.TaggedRules {
+  const target = address.split("/")[0] ?? "";
+  const subnet = canonicalNetwork(address);
+  const rules = ports.flatMap(
     (p) =>
       portForwardRules(
         { protocol: p.protocol, hostPort: p.hostPort, hostAddress: p.hostAddress, target, targetPort: p.targetPort, fromHost: true, hairpin: true, host: e.host, firewallBackend: e.firewallBackend, tag: e.tag },
         subnet,
       ).rules,
   );
-  return { tag: e.tag, family: familyOf(e.address), rules };
+  return { tag: e.tag, family: familyOf(address), rules };
 }
 
 /** The forwards' rules the stored outputs stood for; undefined for state this version cannot read. */
-function storedRules(olds: Props): firewall.TaggedRules | undefined {
+function storedRules(olds: Props): firewall.TaggedRules[] | undefined {
   const parsed = endpointInputs.safeParse(olds);
-  return parsed.success ? endpointRules(parsed.data) : undefined;
+  return parsed.success ? allRuleSets(parsed.data) : undefined;
 }
 
-function outputsOf(inputs: EndpointInputs, hostEnd: LinkState, inside: Inside, backend: BackendName | undefined, ruleCount: number): EndpointOutputs {
-  const wanted = canonicalInterfaceAddress(inputs.address);
+function outputsOf(inputs: EndpointInputs, hostEnd: LinkState, inside: Inside, backend: BackendName | undefined, ruleCount: number, proxiesDown?: number): EndpointOutputs {
+  const wanted = wantedAddresses(inputs);
+  const seen = inside.link.addresses;
+  // An address changed by hand shows as drift: the one of that family the kernel has instead.
+  const shown = (declared: string, family: firewall.IpFamily) => (seen.includes(canonicalInterfaceAddress(declared)) ? declared : (seen.find((a) => familyOf(a) === family) ?? seen[0] ?? ""));
   return {
     ...inputs,
     backend,
     family: familyOf(inputs.address),
     ruleCount,
+    ...(proxiesDown === undefined ? {} : { proxiesDown }),
     present: true,
-    address: inside.link.addresses.includes(wanted) ? inputs.address : (inside.link.addresses[0] ?? ""),
+    address: shown(inputs.address, familyOf(inputs.address)),
+    ...(inputs.ipv6Address === undefined ? {} : { ipv6Address: shown(inputs.ipv6Address, "ipv6") }),
     hostUp: hostEnd.up,
     containerUp: inside.link.up,
     loopbackUp: inside.lo.up,
-    strayAddresses: inside.link.addresses.filter((a) => a !== wanted),
+    strayAddresses: seen.filter((a) => !wanted.includes(a)),
     ifindex: hostEnd.ifindex,
     mac: hostEnd.mac,
     containerMac: inside.link.mac,

@@ -13,6 +13,8 @@ export const isolationInputs = z
     bridge: interfaceName,
     /** Bridges whose containers may open connections into this one (replies flow back either way). */
     allowFrom: z.array(interfaceName).default([]),
+    /** The family whose traffic is isolated (default ipv4); a dual-stack network has one of each. */
+    family: z.enum(["ipv4", "ipv6"]).optional(),
     host: netnsName.optional(),
     firewallBackend: firewallChoice,
     tag: ownershipTag.max(120),
@@ -25,7 +27,7 @@ export const isolationInputs = z
   });
 export type IsolationInputs = z.infer<typeof isolationInputs>;
 
-export interface IsolationOutputs extends IsolationInputs, Omit<TaggedOutputs, "host" | "tag"> {
+export interface IsolationOutputs extends Omit<IsolationInputs, "family">, Omit<TaggedOutputs, "host" | "tag"> {
   readonly schemaVersion: number;
 }
 
@@ -44,7 +46,7 @@ export function isolationRules(i: IsolationInputs): firewall.TaggedRules {
     ...i.allowFrom.map((from): firewall.FirewallRule => ({ chain: "isolation_targets", match: { inInterface: from, outInterface: i.bridge }, action: { kind: "return" } })),
     { chain: "isolation_targets", match: { outInterface: i.bridge }, action: { kind: "drop" } },
   ];
-  return { tag: i.tag, family: "ipv4", rules };
+  return { tag: i.tag, family: i.family ?? "ipv4", rules };
 }
 
 /** A bridge network's isolation from the other isolated networks on its host, with declared exceptions. */
@@ -59,6 +61,8 @@ export class IsolationProvider implements pulumi.dynamic.ResourceProvider {
     const result = diffByRules(olds, news, [
       { path: "host", change: "replace" },
       { path: "firewallBackend", change: "replace" },
+      // Unset is IPv4, which every isolation made before IPv6 networks is.
+      { path: "family", change: "replace", optional: true },
       ...(["bridge", "allowFrom", "tag"] as const).map((path) => ({ path, change: "update" as const })),
     ], []);
     return repairsDrift(result, olds, news, isolationInputs, isolationRules);

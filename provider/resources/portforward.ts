@@ -7,7 +7,7 @@ import { applyRules, firewallChoice, portOrRange, takenPortIssues, toRange, type
 import { deleteRules, moveRules, readRules, repairsDrift, type TaggedOutputs } from "./natrule";
 import { familyOf, ipAddress, maybeFamilyOf, netnsName, ownershipTag } from "./validation";
 
-const ANY_ADDRESS = ["0.0.0.0", "::"];
+export const ANY_ADDRESS = ["0.0.0.0", "::"];
 
 /**
  * What is wrong with a forward's ports and listening address for this target: a port range
@@ -74,8 +74,11 @@ export function portForwardRules(f: PortForwardInputs, hairpinNetwork: string | 
   const dnat: firewall.RuleAction = { kind: "dnat", to: f.target, port: ranged ? undefined : targetPorts };
   const toTarget = { destination: f.target, protocol: f.protocol, destinationPort: targetPorts };
   const rules: firewall.FirewallRule[] = [{ chain: "prerouting", match: { ...listen, protocol: f.protocol, destinationPort: hostPorts }, action: dnat }];
-  if (f.fromHost) {
-    rules.push({ chain: "output", match: { ...listen, protocol: f.protocol, destinationPort: hostPorts }, action: dnat });
+  // IPv6: never [::1] (a DNAT of it cannot work: the kernel drops the answers on their way back to
+  // ::1 from a non-loopback link); a connection to it is left to a proxy that listens there (proxy.ts).
+  const notLoopback = family === "ipv6" && "localDestination" in listen ? { notDestination: "::1" } : {};
+  if (f.fromHost && f.hostAddress !== "::1") {
+    rules.push({ chain: "output", match: { ...listen, ...notLoopback, protocol: f.protocol, destinationPort: hostPorts }, action: dnat });
     if (family === "ipv4") rules.push({ chain: "postrouting", match: { source: "127.0.0.0/8", ...toTarget, dnatted: true }, action: { kind: "masquerade" } });
   }
   if (f.hairpin && hairpinNetwork) rules.push({ chain: "postrouting", match: { source: hairpinNetwork, ...toTarget, dnatted: true }, action: { kind: "masquerade" } });

@@ -17,6 +17,17 @@ export interface NetworkAttachment {
   /** Resources a container's port forwards must wait for (forwarding, route_localnet, NAT). */
   readonly ready: pulumi.Resource[];
   addressFor(member: string, address?: string): string;
+  /** The network's IPv6 side when it is dual stack (its first family, `gateway`, is then IPv4). */
+  readonly ipv6?: Ipv6Attachment;
+  /** Whether forwards answer the host on its loopback addresses (127.0.0.1, [::1]); default true. */
+  readonly localhostForwards?: boolean;
+}
+
+/** A dual-stack network's second family: its gateway, prefix and address pool. */
+export interface Ipv6Attachment {
+  readonly gateway: string;
+  readonly prefixLength: number;
+  addressFor(member: string, address?: string): string;
 }
 
 /** A network that containers join, on the machine they are on. */

@@ -14,7 +14,10 @@ export interface PortMapping {
   /** Container port (default: hostPort). */
   containerPort?: number;
   protocol?: "tcp" | "udp";
-  /** Only this host address answers (default: all of them). */
+  /**
+   * Only this host address answers (default: all of them, in every family the network has, as
+   * Docker publishes on both; "0.0.0.0" or "::" publish on every address of one family).
+   */
   hostAddress?: string;
 }
 
@@ -43,8 +46,10 @@ export type ContainerNetworkArgs =
       mode: "bridge";
       /** A BridgeNetwork, or an OverlayNetwork that spans the container's machine. */
       network: AttachableNetwork;
-      /** IPv4 address on the network (default: a stable free one from its subnet). */
+      /** Address on the network, of its subnet's family (default: a stable free one from its subnet). */
       address?: string;
+      /** IPv6 address on a dual-stack network (default: a stable free one from its ipv6Subnet). */
+      ipv6Address?: string;
       /** The interface inside the container (default eth0). */
       interfaceName?: string;
       /** The host end of the veth pair (default "vh-" + the resource name, cut to 15 characters). */
@@ -73,6 +78,7 @@ interface Plan {
   readonly address: pulumi.Output<string | undefined>;
   readonly interfaceName: pulumi.Output<string | undefined>;
   readonly gateway: pulumi.Output<string | undefined>;
+  readonly ipv6Address: pulumi.Output<string | undefined>;
 }
 
 function plan(name: string, args: ContainerNetworkArgs): Plan {
@@ -80,23 +86,29 @@ function plan(name: string, args: ContainerNetworkArgs): Plan {
   switch (args.mode) {
     case "host": {
       const host = args.host ?? defaultHost();
-      return { kind: "container", typeName: "ContainerNetwork", props: { mode: "host", host, machine: args.machine }, formerName: undefined, dependsOn: [], host, machine: args.machine, namespace: host ? pulumi.output(host) : none, address: none, interfaceName: none, gateway: none };
+      return { kind: "container", typeName: "ContainerNetwork", props: { mode: "host", host, machine: args.machine }, formerName: undefined, dependsOn: [], host, machine: args.machine, namespace: host ? pulumi.output(host) : none, address: none, interfaceName: none, gateway: none, ipv6Address: none };
     }
     case "container": {
       // Sharing a namespace makes nothing new: same links, same addresses, same lo.
       const shared = args.container;
       const props = { mode: "container", namespace: shared.namespace, host: shared.host, machine: shared.machine };
-      return { kind: "container", typeName: "ContainerNetwork", props, formerName: undefined, dependsOn: [shared], host: shared.host, machine: shared.machine, namespace: shared.namespace, address: shared.address, interfaceName: shared.interfaceName, gateway: shared.gateway };
+      return { kind: "container", typeName: "ContainerNetwork", props, formerName: undefined, dependsOn: [shared], host: shared.host, machine: shared.machine, namespace: shared.namespace, address: shared.address, interfaceName: shared.interfaceName, gateway: shared.gateway, ipv6Address: shared.ipv6Address };
     }
     case "none": {
       const host = args.host ?? defaultHost();
       const props = namespaceProps({ name: args.namespaceName ?? namespaceNameFor(name), loopbackUp: args.loopbackUp ?? true, machine: args.machine, adopt: args.adopt }, `${name}-netns`);
-      return { kind: "namespace", typeName: "Namespace", props, formerName: `${name}-netns`, dependsOn: [], host, machine: args.machine, namespace: undefined, address: none, interfaceName: none, gateway: none };
+      return { kind: "namespace", typeName: "Namespace", props, formerName: `${name}-netns`, dependsOn: [], host, machine: args.machine, namespace: undefined, address: none, interfaceName: none, gateway: none, ipv6Address: none };
     }
     case "bridge": {
       // A BridgeNetwork is on one machine (args.machine may only repeat it); an overlay has one attachment per machine.
       const network = args.network.attachmentFor(args.machine);
       const address = network.addressFor(name, args.address);
+      const ipv6 = network.ipv6;
+      if (args.ipv6Address !== undefined && ipv6 === undefined) throw new Error(`ipv6Address ${args.ipv6Address}: the network has no ipv6Subnet (an IPv6-only network's address goes in address)`);
+      const ipv6Address = ipv6?.addressFor(name, args.ipv6Address);
+      // The [::1] proxies are on unless the network turned its localhost forwards off.
+      const hasIpv6 = ipv6 !== undefined || address.includes(":");
+      const loopback = hasIpv6 && network.localhostForwards === false ? { loopbackProxy: false } : {};
       const inside = args.interfaceName ?? "eth0";
       const ports = (args.ports ?? []).map((port) => {
         const protocol = port.protocol ?? "tcp";
@@ -116,6 +128,9 @@ function plan(name: string, args: ContainerNetworkArgs): Plan {
           interfaceName: inside,
           address: `${address}/${network.prefixLength}`,
           gateway: network.gateway,
+          // Only on a dual-stack network: an IPv4 container's inputs stay as they were.
+          ...(ipv6 && ipv6Address !== undefined ? { ipv6Address: `${ipv6Address}/${ipv6.prefixLength}`, ipv6Gateway: ipv6.gateway } : {}),
+          ...loopback,
           // Every interface of a network takes its MTU, as Docker's network MTU option does.
           mtu: args.mtu ?? network.mtu,
           ports,
@@ -127,7 +142,7 @@ function plan(name: string, args: ContainerNetworkArgs): Plan {
       );
       // Forwards answer 127.0.0.1 once the network's route_localnet is set.
       const dependsOn = [network.bridgeResource, ...(ports.length ? network.ready : [])];
-      return { kind: "endpoint", typeName: "BridgeEndpoint", props, formerName: `${name}-endpoint`, dependsOn, host: network.host, machine: network.machine, namespace: undefined, address: pulumi.output(address), interfaceName: pulumi.output(inside), gateway: pulumi.output(network.gateway) };
+      return { kind: "endpoint", typeName: "BridgeEndpoint", props, formerName: `${name}-endpoint`, dependsOn, host: network.host, machine: network.machine, namespace: undefined, address: pulumi.output(address), interfaceName: pulumi.output(inside), gateway: pulumi.output(network.gateway), ipv6Address: pulumi.output(ipv6Address) };
     }
   }
 }
@@ -150,6 +165,8 @@ export class ContainerNetwork extends HostnetResource {
   /** Its interface on the network (bridge mode). */
   declare readonly interfaceName: pulumi.Output<string | undefined>;
   declare readonly gateway: pulumi.Output<string | undefined>;
+  /** Its IPv6 address on a dual-stack bridge network (on an IPv6-only one: `address`). */
+  declare readonly ipv6Address: pulumi.Output<string | undefined>;
   declare readonly host: string | undefined;
   declare readonly machine: Machine | undefined;
 
@@ -182,6 +199,7 @@ export class ContainerNetwork extends HostnetResource {
       address: planned.address,
       interfaceName: planned.interfaceName,
       gateway: planned.gateway,
+      ipv6Address: planned.ipv6Address,
     });
   }
 

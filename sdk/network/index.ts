@@ -3,4 +3,4 @@ export { ContainerNetwork, type ContainerNetworkArgs, type PortMapping } from ".
 export { AddressPool, parseSubnet } from "./ipam";
 export { interfaceNameFor, namespaceNameFor } from "./names";
 export { OverlayNetwork, VXLAN_OVERHEAD, type OverlayMemberArgs, type OverlayNetworkArgs } from "./overlay-network";
-export type { AttachableNetwork, NetworkAttachment } from "./attachment";
+export type { AttachableNetwork, Ipv6Attachment, NetworkAttachment } from "./attachment";

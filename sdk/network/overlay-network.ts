@@ -7,7 +7,7 @@ import { Sysctl } from "../sysctl";
 import { Vxlan } from "../vxlan";
 import type { AttachableNetwork, NetworkAttachment } from "./attachment";
 import { ipForwardOf } from "./bridge-network";
-import { AddressPool, parseSubnet, toAddress, type Subnet } from "./ipam";
+import { AddressPool, addressAt, parseSubnet, type Subnet } from "./ipam";
 import { asComponentError } from "./errors";
 import { interfaceNameFor } from "./names";
 
@@ -101,6 +101,7 @@ export class OverlayNetwork extends pulumi.ComponentResource implements Attachab
     this.networkName = name;
     try {
       this.parsedSubnet = parseSubnet(args.subnet);
+      if (this.parsedSubnet.family !== "ipv4") throw new Error(`subnet ${args.subnet}: only IPv4 overlay networks are supported`);
       this.subnet = args.subnet;
       this.vni = args.vni;
       this.mtu = args.mtu ?? 1500 - VXLAN_OVERHEAD;
@@ -116,7 +117,7 @@ export class OverlayNetwork extends pulumi.ComponentResource implements Attachab
       const bridgeName = args.bridgeName ?? interfaceNameFor("br-", name);
       const vxlanName = args.vxlanName ?? interfaceNameFor("vx-", name);
       // Gateways first: explicit ones, then the n-th host for the n-th machine.
-      const gateways = args.machines.map((m, i) => this.pool.claim(`the gateway of ${name} on ${m.machine?.name ?? "the local machine"}`, m.gateway ?? toAddress(this.parsedSubnet.network + 1 + i)));
+      const gateways = args.machines.map((m, i) => this.pool.claim(`the gateway of ${name} on ${m.machine?.name ?? "the local machine"}`, m.gateway ?? addressAt(this.parsedSubnet, 1 + i)));
 
       args.machines.forEach((member, i) => {
         const machine = member.machine;

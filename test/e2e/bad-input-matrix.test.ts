@@ -12,7 +12,7 @@ import { makeProviders, type ResourceKind } from "../../provider/resources";
 import { describeAsRoot, useSandbox } from "../support/guard";
 import { PulumiProject, type CliResult } from "../support/pulumi";
 
-jest.setTimeout(900_000); // 77 previews in three lanes: generous for a loaded machine
+jest.setTimeout(900_000); // 83 previews in three lanes: generous for a loaded machine
 
 /** Previews at a time. Each spends about half its time waiting (process start-up, gRPC handshakes), so on 2 cores a third lane keeps both busy. */
 const LANES = Number(process.env.MATRIX_LANES ?? 3);
@@ -76,6 +76,7 @@ const resourceCases: ResourceCase[] = [
   r("endpoint: host interface of 16 characters", "BridgeEndpoint", { namespace: "c1", bridge: "br0", hostInterface: L16, address: "10.0.3.2/24" }, "hostInterface", /at most 15/),
   r("endpoint: address without its prefix", "BridgeEndpoint", { namespace: "c1", bridge: "br0", hostInterface: "vh-c1", address: "10.0.3.2" }, "address", /prefix length/),
   r("endpoint: an IPv6 gateway for an IPv4 address", "BridgeEndpoint", { namespace: "c1", bridge: "br0", hostInterface: "vh-c1", address: "10.0.3.2/24", gateway: "fd00::1" }, "gateway", /ipv6 but the address/),
+  r("endpoint: ipv6Address beside an IPv6 address", "BridgeEndpoint", { namespace: "c1", bridge: "br0", hostInterface: "vh-c1", address: "fd00:3::2/64", ipv6Address: "fd00:4::2/64" }, "ipv6Address", /is IPv6 already/),
   r("endpoint: missing namespace", "BridgeEndpoint", { bridge: "br0", hostInterface: "vh-c1", address: "10.0.3.2/24" }, "namespace"),
   // VethPair
   r("veth: name of 16 characters", "VethPair", { name: L16, peer: { name: "eth0" } }, "name", /at most 15/),
@@ -134,7 +135,12 @@ const componentCases: ComponentCase[] = [
   { what: "the broadcast address as a container's", message: /address 10\.0\.3\.255 of c1 is not a host address/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, address: "10.0.3.255" });` },
   { what: "a gateway outside its subnet", message: /address 10\.9\.9\.1 of the gateway of n is not a host address of 10\.0\.3\.0\/24/, code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24", gateway: "10.9.9.1" });` },
   { what: "a subnet /33", message: /subnet "10\.0\.3\.0\/33" is not a CIDR/, code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/33" });` },
-  { what: "an IPv6 subnet", message: /only IPv4 bridge networks are supported/, code: `new hostnet.BridgeNetwork("n", { subnet: "fd00:3::/64" });` },
+  { what: "an IPv6 subnet longer than /120", message: /subnet fd00:3::\/124 is too small: an IPv6 network needs at least a \/120/, code: `new hostnet.BridgeNetwork("n", { subnet: "fd00:3::/124" });` },
+  { what: "ipv6Subnet beside an IPv6 subnet", message: /subnet fd00:3::\/64 is IPv6 already: ipv6Subnet goes beside an IPv4 subnet/, code: `new hostnet.BridgeNetwork("n", { subnet: "fd00:3::/64", ipv6Subnet: "fd00:4::/64" });` },
+  { what: "an IPv4 ipv6Subnet", message: /ipv6Subnet 10\.0\.4\.0\/24 is not an IPv6 subnet/, code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24", ipv6Subnet: "10.0.4.0/24" });` },
+  { what: "an IPv6 gateway outside its subnet", message: /address fd00:9::1 of the IPv6 gateway of n is not a host address of fd00:3::\/64/, code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24", ipv6Subnet: "fd00:3::/64", ipv6Gateway: "fd00:9::1" });` },
+  { what: "an ipv6Address on an IPv4-only network", message: /ipv6Address fd00:3::2: the network has no ipv6Subnet/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ipv6Address: "fd00:3::2" });` },
+  { what: "an IPv6 hostAddress on an IPv4-only network", resource: "c1", field: "ports[0].hostAddress", code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, hostAddress: "fd00::1" }] });` },
   { what: "a subnet with host bits", message: /subnet 10\.0\.3\.1\/24 has host bits set; the network is 10\.0\.3\.0\/24/, code: `new hostnet.BridgeNetwork("n", { subnet: "10.0.3.1/24" });` },
   { what: "a full subnet", message: /no free address left on 10\.0\.3\.0\/30 for c2/, code: `const n = new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/30" });\nnew hostnet.ContainerNetwork("c1", { mode: "bridge", network: n });\nnew hostnet.ContainerNetwork("c2", { mode: "bridge", network: n });` },
   { what: "two containers forwarding one host port", message: /host port tcp\/8080 of c2 is already forwarded by c1/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 8080, containerPort: 80 }] });\nnew hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, ports: [{ hostPort: 8080 }] });` },

@@ -21,8 +21,9 @@ if (mode === "serve" && protocol === "tcp") {
     socket.end(`peer=${socket.remoteAddress.replace(/^::ffff:/, "")}\n`);
   }).listen(Number(a), () => console.log("listening"));
 } else if (mode === "serve" && protocol === "udp") {
-  const socket = dgram.createSocket("udp4");
-  socket.on("message", (_msg, from) => socket.send(`peer=${from.address}\n`, from.port, from.address));
+  // Both families on one socket (IPv4 clients appear as ::ffff:a.b.c.d).
+  const socket = dgram.createSocket({ type: "udp6", ipv6Only: false });
+  socket.on("message", (_msg, from) => socket.send(`peer=${from.address.replace(/^::ffff:/, "")}\n`, from.port, from.address));
   socket.bind(Number(a), () => console.log("listening"));
 } else if (mode === "ask" && protocol === "tcp") {
   const socket = net.connect(Number(b), a);
@@ -34,7 +35,7 @@ if (mode === "serve" && protocol === "tcp") {
   });
   socket.on("error", (err) => fail(err.message));
 } else if (mode === "ask" && protocol === "udp") {
-  const socket = dgram.createSocket("udp4");
+  const socket = dgram.createSocket(a.includes(":") ? "udp6" : "udp4");
   socket.on("message", (msg) => {
     process.stdout.write(msg);
     process.exit(0);

@@ -90,7 +90,9 @@ export class Place {
     const names = (await this.run(["ip", "netns", "list"])).split("\n").map((l) => l.split(" ")[0]).filter(Boolean).sort();
     // The provider's records (sysctl ledger) on the sandbox's private tmpfs: destroy leaves none.
     const records = (await this.run(["find", "/run/pulumi-hostnet", "-mindepth", "1"])).split("\n").filter(Boolean).sort();
-    const parts = [`netns: ${names.join(" ")}`, `records: ${records.join(" ")}`];
+    // The [::1] proxies (socat) run in the sandbox's mount namespace: one left running is a leak.
+    const proxies = namespaceMembers(this.pid, "mnt", "socat").length;
+    const parts = [`netns: ${names.join(" ")}`, `records: ${records.join(" ")}`, `proxies: ${proxies}`];
     for (const ns of [undefined, ...names]) {
       const n = ns ? ["-n", ns] : [];
       const links = await this.run(["ip", ...n, "-o", "link", "show"]);
@@ -100,7 +102,7 @@ export class Place {
       // Policy rules and static neighbours (learned entries come and go with traffic).
       const rules = (await this.run(["ip", ...n, "-4", "rule", "show"])) + (await this.run(["ip", ...n, "-6", "rule", "show"]));
       const neighbours = await this.run(["ip", ...n, "neigh", "show", "nud", "permanent"]);
-      const sysctls = await this.run(["sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.route_localnet", "net.ipv4.conf.all.forwarding"], { netns: ns });
+      const sysctls = await this.run(["sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.route_localnet", "net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding"], { netns: ns });
       // The firewall byte for byte (nft also shows iptables-nft's tables), and iptables-save
       // without its timestamp comments and packet counters.
       const ruleset = (await this.run(["nft", "list", "ruleset"], { netns: ns })).replace(/counter packets \d+ bytes \d+/g, "counter");

@@ -31,10 +31,43 @@ describe("address pool", () => {
     expect(() => pool.allocate("c")).toThrow("no free address left on 10.0.3.0/30 for c");
   });
 
+  test("IPv6: automatic addresses are stable, distinct, canonical, inside the subnet, never its network address", () => {
+    const v6 = parseSubnet("fd00:32:1::/64");
+    const names = Array.from({ length: 200 }, (_, i) => `c${i}`);
+    const first = new AddressPool(v6, { "fd00:32:1::1": "gateway" });
+    const a = names.map((n) => first.allocate(n));
+    expect(names.map((n) => new AddressPool(v6, { "fd00:32:1::1": "gateway" }).allocate(n))).toEqual(a);
+    expect(new Set(a).size).toBe(a.length);
+    for (const address of a) {
+      expect(address).toMatch(/^fd00:32:1:0?:/);
+      expect(address).not.toBe("fd00:32:1::");
+      expect(address).not.toBe("fd00:32:1::1");
+    }
+    // Hashed over the whole /64: spread out, not packed at the start.
+    expect(a.filter((x) => /^fd00:32:1::[0-9a-f]{1,4}$/.test(x)).length).toBeLessThan(5);
+  });
+
+  test("IPv6: a small subnet fills up, explicit addresses are canonical and checked", () => {
+    const pool = new AddressPool(parseSubnet("fd00::/120"), {});
+    expect(pool.claim("gw", "fd00:0::1")).toBe("fd00::1");
+    expect(() => pool.claim("c1", "fd00::0001")).toThrow("address fd00::0001 of c1 is already taken by gw on fd00::/120");
+    expect(() => pool.claim("c2", "fd00::")).toThrow(/not a host address of fd00::\/120/);
+    expect(() => pool.claim("c3", "fd00::1:1")).toThrow(/not a host address/);
+    expect(() => pool.claim("c4", "10.0.0.1")).toThrow(/of the other family/);
+    expect(pool.claim("c5", "fd00::ff")).toBe("fd00::ff"); // no broadcast in IPv6
+    for (let i = 0; i < 253; i++) pool.allocate(`m${i}`);
+    expect(() => pool.allocate("one-more")).toThrow("no free address left on fd00::/120 for one-more");
+  });
+
   test("subnets are checked", () => {
     expect(() => parseSubnet("10.0.3.1/24")).toThrow("host bits set; the network is 10.0.3.0/24");
     expect(() => parseSubnet("10.0.3.0/31")).toThrow(/too small/);
-    expect(() => parseSubnet("fd00::/64")).toThrow(/only IPv4/);
+    expect(parseSubnet("fd00::/64")).toMatchObject({ family: "ipv6", prefixLength: 64 });
+    expect(parseSubnet("fd00::/120").prefixLength).toBe(120);
+    expect(() => parseSubnet("fd00::/121")).toThrow("subnet fd00::/121 is too small: an IPv6 network needs at least a /120");
+    expect(() => parseSubnet("fd00::1/64")).toThrow("host bits set; the network is fd00::/64");
+    expect(() => parseSubnet("fe80::/64")).toThrow(/linkLocal, not a unicast network/);
+    expect(() => parseSubnet("ff02::/64")).toThrow(/multicast/);
     expect(() => parseSubnet("nonsense")).toThrow(/not a CIDR/);
   });
 });

@@ -483,9 +483,9 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
     })
     .map(({ via, device, ...rest }) => ({ ...rest, via, device: via === undefined ? device : undefined })),
   endpoint: fc.record(
-    { namespace: validNetns, host: validNetns, bridge: validIfName, hostInterface: validIfName, interfaceName: validIfName, address: ipv4HostCidr, gateway: ipv4, mtu: fc.integer({ min: 68, max: 65535 }), adopt: fc.boolean(), tag },
+    { namespace: validNetns, host: validNetns, bridge: validIfName, hostInterface: validIfName, interfaceName: validIfName, address: ipv4HostCidr, gateway: ipv4, ipv6Address: ipv6HostCidr, ipv6Gateway: fc.ipV6(), loopbackProxy: fc.boolean(), mtu: fc.integer({ min: 68, max: 65535 }), adopt: fc.boolean(), tag },
     { requiredKeys: ["namespace", "bridge", "hostInterface", "address", "tag"] },
-  ),
+  ).map((e) => (e.ipv6Address === undefined ? { ...e, ipv6Gateway: undefined } : e)),
   address: fc.record({ namespace: validNetns, host: validNetns, device: validIfName, address: fc.oneof(ipv4HostCidr, ipv6HostCidr), adopt: fc.boolean() }, { requiredKeys: ["device", "address"] }),
   vxlan: fc
     .record(
@@ -504,7 +504,7 @@ const validInputs: Record<ResourceKind, fc.Arbitrary<Props>> = {
   ),
   // The allowed bridges' names start differently from the isolated one's: it cannot allow itself.
   isolation: fc.record(
-    { bridge: fc.stringMatching(/^b[a-z0-9]{0,13}$/), allowFrom: fc.array(fc.stringMatching(/^a[a-z0-9]{0,13}$/), { maxLength: 3 }), host: validNetns, tag },
+    { bridge: fc.stringMatching(/^b[a-z0-9]{0,13}$/), allowFrom: fc.array(fc.stringMatching(/^a[a-z0-9]{0,13}$/), { maxLength: 3 }), family: fc.constantFrom("ipv4", "ipv6"), host: validNetns, tag },
     { requiredKeys: ["bridge", "tag"] },
   ),
   portforward: fc.record(
