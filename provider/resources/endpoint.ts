@@ -290,12 +290,18 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
 
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
     const stored = props as unknown as EndpointOutputs;
-    const hostEnd = await showLink(this.runner, stored.host, stored.hostInterface);
-    // A link of that name without our mark is someone else's: ours is gone.
-    const inside = hostEnd?.alias === stored.tag ? await this.readInside(stored) : undefined;
-    const ruleCount = await this.countForwards(stored);
     const proxies = loopbackProxies(stored);
-    const running = await Promise.all(proxies.map((p) => proxyRunning(this.runner, proxyPidFile(stored.host, stored.tag, p))));
+    // Read side by side (only reads): a refresh's latency per container is its slowest read, not their sum.
+    const [hostEnd, insideSeen, ruleCount, running] = await Promise.all([
+      showLink(this.runner, stored.host, stored.hostInterface),
+      // Its failure counts only where the host end shows the netns is ours (below).
+      this.readInside(stored).then((inside) => ({ inside }), (failure: unknown) => ({ failure })),
+      this.countForwards(stored),
+      Promise.all(proxies.map((p) => proxyRunning(this.runner, proxyPidFile(stored.host, stored.tag, p)))),
+    ]);
+    // A link of that name without our mark is someone else's: ours is gone (and what its netns holds is not ours to read).
+    if (hostEnd?.alias === stored.tag && "failure" in insideSeen) throw insideSeen.failure;
+    const inside = hostEnd?.alias === stored.tag && "inside" in insideSeen ? insideSeen.inside : undefined;
     const proxiesDown = proxies.length ? running.filter((up) => !up).length : undefined;
     if (!hostEnd || !inside) {
       // Gone only when nothing of ours is left: rules (or running proxies) alone stay in the
