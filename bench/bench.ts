@@ -6,6 +6,8 @@
 //   direct  the provider's create functions called directly (no engine)
 //   pulumi  `pulumi up` of the same topology with the components, then a no-op up, refresh,
 //           destroy; and `pulumi up` and `destroy` with PULUMI_SKIP_CHECKPOINTS=true (tuned)
+//   engine  as many dynamic resources, whose provider does nothing: Pulumi's own cost, the
+//           floor under every pulumi row
 // Prints a table (median and min-max of the runs, ratio to the floor) and writes bench-results.json.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -74,6 +76,30 @@ for (let i = 0; i < ${n}; i++) {
   const a = "10.88." + Math.floor((i + 2) / 256) + "." + ((i + 2) % 256);
   const hostPort = ${options.movedForward ? "i === 0 ? 30000 : " : ""}20000 + i;
   new hostnet.ContainerNetwork("c" + i, { mode: "bridge", network: net, address: a, ports: [{ hostPort, containerPort: 80 }] });
+}
+`;
+}
+
+/**
+ * Pulumi's engine alone: as many dynamic resources as the pulumi program's state holds, with
+ * inputs of the same shape, served by a provider that does nothing (no process, no kernel).
+ * What `pulumi` costs on this machine before any work of ours.
+ */
+function engineProgram(resources: number): string {
+  return `"use strict";
+const pulumi = require("@pulumi/pulumi");
+const providerModule = \`exports.handler = () => ({
+  async check(olds, news) { return { inputs: news }; },
+  async diff() { return { changes: false }; },
+  async create(inputs) { return { id: "x", outs: inputs }; },
+  async read(id, props) { return { id, props }; },
+  async delete() {},
+});\\n\`;
+class Nothing extends pulumi.CustomResource {
+  constructor(name, props) { super("pulumi-nodejs:dynamic/bench:Nothing", name, { ...props, __provider: providerModule }); }
+}
+for (let i = 0; i < ${resources}; i++) {
+  new Nothing("r" + i, { namespace: "c" + i, bridge: "br0", hostInterface: "vh-c" + i, address: "10.88.0." + (i % 250) + "/16", gateway: "10.88.0.1", ports: [{ protocol: "tcp", hostPort: 20000 + i, targetPort: 80 }], tag: "hostnet:bench/bench/c" + i });
 }
 `;
 }
@@ -155,6 +181,24 @@ async function runOnce(n: number, work: string): Promise<Sample> {
   const tuned = { ...env, PULUMI_SKIP_CHECKPOINTS: "true" };
   sample.pulumiUpTuned = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), tuned);
   sample.pulumiDestroyTuned = await timed(sandbox, pulumi(["destroy", "--yes", "--skip-preview"]), tuned);
+  await sandbox.destroy();
+  // The engine alone, on as many resources as the state held: the floor under every pulumi row.
+  const resources = Math.round(sample.engineResourcesPerContainer * n);
+  sandbox = await Sandbox.create();
+  rmSync(join(project, "state"), { recursive: true, force: true });
+  mkdirSync(join(project, "state"), { recursive: true });
+  writeFileSync(join(project, "index.js"), engineProgram(resources));
+  await timed(sandbox, ["pulumi", "stack", "init", "bench", "--non-interactive", "--cwd", project], env);
+  sample.engineUp = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+  sample.engineNoopUp = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+  sample.enginePreview = await timed(sandbox, pulumi(["preview"]), env);
+  sample.engineRefresh = await timed(sandbox, pulumi(["refresh", "--yes", "--skip-preview"]), env);
+  writeFileSync(join(project, "index.js"), engineProgram(resources + 1));
+  sample.engineUpAddOne = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), env);
+  sample.engineDestroy = await timed(sandbox, pulumi(["destroy", "--yes", "--skip-preview"]), env);
+  writeFileSync(join(project, "index.js"), engineProgram(resources));
+  sample.engineUpTuned = await timed(sandbox, pulumi(["up", "--yes", "--skip-preview"]), tuned);
+  await timed(sandbox, pulumi(["destroy", "--yes", "--skip-preview"]), tuned);
   await sandbox.destroy();
   rmSync(project, { recursive: true, force: true });
   return sample;
@@ -325,7 +369,7 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, Linux, ${process.version}`;
   writeFileSync(values.out ?? "bench-results.json", JSON.stringify({ date: new Date().toISOString(), machine, runs, results, ...(mh ? { multihost: { perMachine, ...mh } } : {}), ...(probeSample ? { probes: { containers: probeContainers, probes, ...probeSample } } : {}) }, null, 2) + "\n");
   const fmt = (v: { median: number; min: number; max: number }) => `${(v.median / 1000).toFixed(2)} s (${(v.min / 1000).toFixed(2)}-${(v.max / 1000).toFixed(2)})`;
-  const rows = ["shell", "floor", "direct", "pulumiUp", "pulumiNoopUp", "pulumiPreview", "pulumiRefresh", "pulumiUpAddOne", "pulumiUpMoveForward", "pulumiDestroy", "pulumiUpTuned", "pulumiDestroyTuned"];
+  const rows = ["shell", "floor", "direct", "pulumiUp", "pulumiNoopUp", "pulumiPreview", "pulumiRefresh", "pulumiUpAddOne", "pulumiUpMoveForward", "pulumiDestroy", "pulumiUpTuned", "pulumiDestroyTuned", "engineUp", "engineNoopUp", "enginePreview", "engineRefresh", "engineUpAddOne", "engineDestroy", "engineUpTuned"];
   console.log(`machine: ${machine}; median of ${runs} runs (min-max); ratio to floor`);
   if (mh) {
     console.log(`| several machines (Pulumi's defaults) | time |`);
@@ -362,6 +406,7 @@ async function main(): Promise<void> {
   }
   if (sizes.includes(200)) {
     const at = (k: string) => results[200]![k]!.median;
+    console.log(`the engine alone at N=200 (a provider that does nothing): up ${(at("engineUp") / 1000).toFixed(1)} s = ${(at("engineUp") / at("shell")).toFixed(2)}x shell, checkpoints skipped ${(at("engineUpTuned") / 1000).toFixed(1)} s, no-op up ${(at("engineNoopUp") / 1000).toFixed(1)} s, refresh ${(at("engineRefresh") / 1000).toFixed(1)} s, one added resource ${(at("engineUpAddOne") / 1000).toFixed(1)} s`);
     console.log(`targets at N=200: pulumi up (defaults) / shell = ${(at("pulumiUp") / at("shell")).toFixed(2)} (target <= 1.2); checkpoints skipped / shell = ${(at("pulumiUpTuned") / at("shell")).toFixed(2)} (target < 1); no-op up ${(at("pulumiNoopUp") / 1000).toFixed(1)} s, refresh ${(at("pulumiRefresh") / 1000).toFixed(1)} s, one added container ${(at("pulumiUpAddOne") / 1000).toFixed(1)} s (targets <= 3 s)`);
   }
 }
