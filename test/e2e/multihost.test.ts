@@ -1,8 +1,8 @@
 // Issue 7's story end to end through the real pulumi CLI: three machines reached over SSH (real
 // sshd daemons on simulated machines), one overlay network across them, containers on each;
 // ping and TCP across machines, a port forward on machine 2 from outside, masquerade, drift
-// made by hand on a remote machine, a machine whose sshd goes away, and destroy leaving every
-// machine as it was (a leak guard per machine).
+// made by hand on a remote machine (and seen by a Reachability probing over SSH), a machine
+// whose sshd goes away, and destroy leaving every machine as it was (a leak guard per machine).
 import { describeAsRoot, useLab, usePulumiProject, useSandbox } from "../support/guard";
 import { OPERATOR_ADDRESS } from "../support/lab";
 
@@ -25,6 +25,13 @@ const c1 = new hostnet.ContainerNetwork("c1", { mode: "bridge", network: ov, mac
 const c2 = new hostnet.ContainerNetwork("c2", { mode: "bridge", network: ov, machine: m2, address: "10.60.0.12", ports: [{ hostPort: 8080, containerPort: 80 }] });
 const c3 = new hostnet.ContainerNetwork("c3", { mode: "bridge", network: ov, machine: m3 });
 exports.c3 = c3.address;
+// Declared flows proven over SSH from machine 2: across the overlay to machine 1 (an echo, a
+// TCP reset), and one that must stay blocked.
+new hostnet.Reachability("flows", { machine: m2, flows: [
+  { namespace: "c2", protocol: "icmp", address: "10.60.0.11", expect: "reachable" },
+  { namespace: "c2", protocol: "tcp", address: "10.60.0.11", port: 9, expect: "reachable" },
+  { namespace: "c2", protocol: "icmp", address: "10.61.0.1", expect: "blocked", timeout: 1 },
+] }, { dependsOn: [c1, c2] });
 ${extra}
 `;
   }
@@ -40,7 +47,9 @@ ${extra}
   });
 
   test("up joins containers on three machines: ping and TCP across machines, a forward from outside, masquerade out", async () => {
-    await project.up();
+    const up = await project.up();
+    // The flows were proven on machine 2 over SSH before up could succeed.
+    expect(up.stdout).toMatch(/hostnet:Reachability +flows +created/);
     const c3 = String((await project.outputs()).c3);
     expect(c3).toMatch(/^10\.60\.0\.\d+$/);
     expect(await ping(1, "c1", c3)).toBe(true);
@@ -67,8 +76,11 @@ ${extra}
     expect(refresh.code).toBe(0);
     expect(refresh.stdout).toMatch(/~ .*hostnet:Vxlan.*ov-m2-vxlan/);
     expect(refresh.stdout).toMatch(/~ .*hostnet:BridgeEndpoint c2 /);
+    // Machine 2's probe over SSH saw the flow to machine 1 stop.
+    expect(refresh.stdout).toMatch(/~ .*hostnet:Reachability flows /);
     const up = await project.up();
-    expect(up.stdout).toMatch(/2 updated/);
+    // The Vxlan and the endpoint repaired, then the flows proven again.
+    expect(up.stdout).toMatch(/3 updated/);
     expect(await ping(1, "c1", "10.60.0.12")).toBe(true);
     expect(await host(2).run(["ip", "-o", "link", "show", "eth0"], { netns: "c2" })).toMatch(/mtu 1450/);
   });
