@@ -12,7 +12,11 @@ jest.setTimeout(300_000);
 
 type Backend = "nftables" | "iptables";
 
-function program(backend: Backend, full: boolean, webPort = 8080): string {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const received = (text: string) => text.split("\n").filter((l) => l.startsWith("got ")).length;
+
+/** `udpTo`: a UDP PortForward on the uplink's IPv6 address to that container (the IPv6 twin of isolation's "dns"). */
+function program(backend: Backend, full: boolean, webPort = 8080, udpTo?: "d1" | "d2"): string {
   return `
 const backend = "${backend}";
 // The outside world beyond the host's uplink, with no route back to the bridges (so only
@@ -27,6 +31,7 @@ const d = new hostnet.BridgeNetwork("d", { bridgeName: "br-d", subnet: "10.32.1.
 const ports = [{ hostPort: ${webPort}, containerPort: 80 }, { hostPort: 15353, containerPort: 5353, protocol: "udp" }];
 const d1 = new hostnet.ContainerNetwork("d1", { mode: "bridge", network: d, ports });
 const d2 = new hostnet.ContainerNetwork("d2", { mode: "bridge", network: d });
+${udpTo ? `new hostnet.PortForward("moving", { protocol: "udp", hostPort: 15354, hostAddress: "fd00:200::1", target: ${udpTo}.ipv6Address, targetPort: 5354, firewallBackend: backend }, { dependsOn: [d1, d2] });` : ""}
 exports.d1 = d1.address; exports.d1v6 = d1.ipv6Address; exports.d2v6 = d2.ipv6Address;
 ${
   full
@@ -178,6 +183,29 @@ for (const backend of ["nftables", "iptables"] as const) {
         expect(await ask(undefined, "tcp", "::1", 8080)).toBeUndefined();
         expect(proxies()).toHaveLength(3);
         expect(proxyOf("TCP6-LISTEN:8080,")).toBeUndefined();
+      });
+
+      test("a UDP forward moved to another container: its IPv6 flow follows at once (conntrack cleared), as the IPv4 twin's does", async () => {
+        // A client sending from one source port all along, as in isolation.test.ts for IPv4.
+        project.writeProgram(program(backend, full, 8085, "d1"));
+        await project.up();
+        const old = await ctx.sandbox.start("d1", ["log", "udp", "5354"]);
+        const next = await ctx.sandbox.start("d2", ["log", "udp", "5354"]);
+        await ctx.sandbox.start("outside", ["stream", "udp", "fd00:200::1", "15354", "40001"]);
+        await sleep(800);
+        expect(received(old.output())).toBeGreaterThan(0);
+        project.writeProgram(program(backend, full, 8085, "d2"));
+        await project.up();
+        await sleep(500); // datagrams in flight during the change
+        const oldBefore = received(old.output());
+        const nextBefore = received(next.output());
+        await sleep(1500);
+        expect(received(old.output())).toBe(oldBefore);
+        expect(received(next.output())).toBeGreaterThan(nextBefore + 5);
+        // Back to the program the next test starts from.
+        project.writeProgram(program(backend, full, 8085));
+        await project.up();
+        expect(proxies()).toHaveLength(3);
       });
 
       test("a container the state lost: gc names its proxy beside its rules and links, --delete stops it", async () => {

@@ -42,12 +42,13 @@ if (mode === "serve" && protocol === "tcp") {
   });
   socket.send("hello", Number(b), a);
 } else if (mode === "log" && protocol === "udp") {
-  const socket = dgram.createSocket("udp4");
+  // Both families on one socket, as serve's.
+  const socket = dgram.createSocket({ type: "udp6", ipv6Only: false });
   socket.on("message", (msg) => console.log(`got ${msg}`));
   socket.bind(Number(a), () => console.log("listening"));
 } else if (mode === "stream" && protocol === "udp") {
   // One source port for the whole run: one conntrack entry, as a long-lived UDP client keeps.
-  const socket = dgram.createSocket("udp4");
+  const socket = dgram.createSocket(a.includes(":") ? "udp6" : "udp4");
   let n = 0;
   socket.bind(Number(process.argv[6]), () => {
     console.log("sending");
