@@ -56,7 +56,7 @@ export async function findOrphans(runner: Runner, options: { tagPrefix: string; 
   const named = await listNetns(runner);
   if (options.host !== undefined && !named.includes(options.host)) throw new Error(`netns ${options.host} (--host) does not exist`);
   const places: Netns[] = options.host !== undefined ? named : [undefined, ...named];
-  const backends = await availableBackends(runner);
+  const backends = await firewall.installedBackends(runner);
   const results = await Promise.all(places.map((netns) => inventoryOf(runner, netns, tagPrefix, held, backends, netns === options.host)));
   const orphans = results.flatMap((r) => r.orphans);
   const leftAlone = results.flatMap((r) => r.leftAlone);
@@ -66,19 +66,6 @@ export async function findOrphans(runner: Runner, options: { tagPrefix: string; 
   orphans.push(...proxies.map((o) => ({ kind: "proxy" as const, what: `[::1] proxies of ${o.tag} (${where(o.netns)})`, why: `started by ${o.tag}, ${notInState}`, remove: () => reconcileProxies(runner, o.netns, o.tag, []) })));
   orphans.sort((a, b) => ORPHAN_KINDS.indexOf(a.kind) - ORPHAN_KINDS.indexOf(b.kind));
   return { orphans, leftAlone };
-}
-
-async function availableBackends(runner: Runner): Promise<firewall.FirewallBackend[]> {
-  const found: firewall.FirewallBackend[] = [];
-  for (const [tool, make] of [["nft", () => new firewall.NftBackend(runner)], ["iptables", () => new firewall.IptablesBackend(runner)]] as const) {
-    try {
-      await runner.run({ argv: [tool, "--version"] });
-      found.push(make());
-    } catch {
-      // The tool is not installed: no rules of that backend can exist.
-    }
-  }
-  return found;
 }
 
 async function inventoryOf(runner: Runner, netns: Netns, tagPrefix: string, held: HeldState, backends: firewall.FirewallBackend[], isHost: boolean): Promise<Inventory> {

@@ -23,6 +23,20 @@ export async function chooseBackend(runner: Runner, choice: BackendChoice): Prom
   }
 }
 
+/** The backends whose tool is installed here: only they can hold rules of ours. */
+export async function installedBackends(runner: Runner): Promise<FirewallBackend[]> {
+  const found: FirewallBackend[] = [];
+  for (const [tool, make] of [["nft", () => new NftBackend(runner)], ["iptables", () => new IptablesBackend(runner)]] as const) {
+    try {
+      await runner.run({ argv: [tool, "--version"] });
+      found.push(make());
+    } catch {
+      // The tool is not installed: no rules of that backend can exist.
+    }
+  }
+  return found;
+}
+
 interface Pending {
   readonly set: TaggedRules;
   readonly done: (err?: unknown) => void;
