@@ -35,15 +35,27 @@ function refineFlow(p: { protocol: string; port?: number; source?: string; addre
 export const probeInputs = z.object({ ...flowShape, adopt: z.boolean().optional() }).superRefine(refineFlow);
 /** A flow of a Reachability: a Probe's fields but `host`, which the set gives for all its flows. */
 export const flowInputs = z.object(flowShape).omit({ host: true }).superRefine(refineFlow);
-export type FlowInputs = z.infer<typeof flowInputs>;
 export type ProbeInputs = z.infer<typeof probeInputs>;
 
 export type Observed = "reachable" | "blocked";
 
-export interface ProbeOutputs extends ProbeInputs {
+/** What a flow's outcome is stored as (a Probe's outputs, a Reachability's results). */
+export interface FlowResult {
   readonly observed: Observed;
   readonly evidence: ProbeEvidence;
   readonly detail: string;
+}
+
+export function flowResult(outcome: ProbeOutcome): FlowResult {
+  return { observed: outcome.reached ? "reachable" : "blocked", evidence: outcome.evidence, detail: outcome.detail };
+}
+
+/** Whether an outcome fails the flow: not as `expect` says, or the probe could not run. */
+export function misbehaves(flow: { readonly expect: Observed }, outcome: ProbeOutcome): boolean {
+  return outcome.evidence === "error" || flowResult(outcome).observed !== flow.expect;
+}
+
+export interface ProbeOutputs extends ProbeInputs, FlowResult {
   readonly schemaVersion: number;
 }
 
@@ -59,8 +71,7 @@ export function describeFlow(p: ProbeInputs, where: Netns): string {
 
 /** The sentence `pulumi up` fails with: what was sent, from where, what came back, and the likely hop. */
 export async function mismatchMessage(runner: Runner, p: ProbeInputs, where: Netns, outcome: ProbeOutcome & { readonly argv: readonly string[] }): Promise<string> {
-  const observed: Observed = outcome.reached ? "reachable" : "blocked";
-  const head = `probe ${describeFlow(p, where)}: expected ${p.expect}, observed ${observed}: ${outcome.detail} (sent with: ${outcome.argv.join(" ")})`;
+  const head = `probe ${describeFlow(p, where)}: expected ${p.expect}, observed ${flowResult(outcome).observed}: ${outcome.detail} (sent with: ${outcome.argv.join(" ")})`;
   if (outcome.evidence === "error") return head;
   const route = await routeHint(runner, where, p.address, p.source);
   const routeText = `route in ${describeWhere(where)}: ${route.text}`;
@@ -117,12 +128,11 @@ export class ProbeProvider implements pulumi.dynamic.ResourceProvider {
   private async prove(inputs: ProbeInputs): Promise<ProbeOutputs> {
     const where = whereOf(inputs.namespace, inputs.host);
     const outcome = await runProbe(this.runner, where, specOf(inputs));
-    const observed: Observed = outcome.reached ? "reachable" : "blocked";
-    if (outcome.evidence === "error" || observed !== inputs.expect) throw new Error(await mismatchMessage(this.runner, inputs, where, outcome));
+    if (misbehaves(inputs, outcome)) throw new Error(await mismatchMessage(this.runner, inputs, where, outcome));
     return this.outputs(inputs, outcome);
   }
 
   private outputs(inputs: ProbeInputs, outcome: ProbeOutcome): ProbeOutputs {
-    return { ...inputs, observed: outcome.reached ? "reachable" : "blocked", evidence: outcome.evidence, detail: outcome.detail, schemaVersion: SCHEMA_VERSION };
+    return { ...inputs, ...flowResult(outcome), schemaVersion: SCHEMA_VERSION };
   }
 }

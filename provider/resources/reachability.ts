@@ -1,9 +1,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { Runner } from "../exec";
-import { runProbe, type ProbeEvidence } from "../kernel";
+import { runProbe } from "../kernel";
 import { checkWith, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
-import { flowInputs, mismatchMessage, specOf, type Observed } from "./probe";
+import { flowInputs, flowResult, mismatchMessage, misbehaves, specOf, type FlowResult } from "./probe";
 import { isUnknown, netnsName } from "./validation";
 
 export const reachabilityInputs = z.object({
@@ -14,12 +14,6 @@ export const reachabilityInputs = z.object({
   parallel: z.number().int("parallel must be an integer").min(1, "parallel must be 1-64").max(64, "parallel must be 1-64").default(16),
 });
 export type ReachabilityInputs = z.infer<typeof reachabilityInputs>;
-
-export interface FlowResult {
-  readonly observed: Observed;
-  readonly evidence: ProbeEvidence;
-  readonly detail: string;
-}
 
 export interface ReachabilityOutputs extends ReachabilityInputs {
   /** One per flow, in the order of `flows`. */
@@ -73,7 +67,7 @@ export class ReachabilityProvider implements pulumi.dynamic.ResourceProvider {
 
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
     const stored = reachabilityInputs.parse(props);
-    const results = await mapLimited(stored.flows, stored.parallel, async (flow) => toResult(await runProbe(this.runner, whereOf(flow.namespace, stored.host), specOf(flow))));
+    const results = await mapLimited(stored.flows, stored.parallel, async (flow) => flowResult(await runProbe(this.runner, whereOf(flow.namespace, stored.host), specOf(flow))));
     return { id, props: { ...stored, results, schemaVersion: SCHEMA_VERSION } };
   }
 
@@ -85,17 +79,10 @@ export class ReachabilityProvider implements pulumi.dynamic.ResourceProvider {
     const outcomes = await mapLimited(inputs.flows, inputs.parallel, async (flow) => {
       const where = whereOf(flow.namespace, inputs.host);
       const outcome = await runProbe(this.runner, where, specOf(flow));
-      const result = toResult(outcome);
-      const failed = outcome.evidence === "error" || result.observed !== flow.expect;
-      return { result, problem: failed ? await mismatchMessage(this.runner, flow, where, outcome) : undefined };
+      return { result: flowResult(outcome), problem: misbehaves(flow, outcome) ? await mismatchMessage(this.runner, flow, where, outcome) : undefined };
     });
     const problems = outcomes.flatMap((o, i) => (o.problem ? [`flows[${i}]: ${o.problem}`] : []));
     if (problems.length) throw new Error(`${problems.length} of ${inputs.flows.length} flows did not behave as declared:\n${problems.join("\n")}`);
     return { ...inputs, results: outcomes.map((o) => o.result), schemaVersion: SCHEMA_VERSION };
   }
 }
-
-function toResult(outcome: { readonly reached: boolean; readonly evidence: ProbeEvidence; readonly detail: string }): FlowResult {
-  return { observed: outcome.reached ? "reachable" : "blocked", evidence: outcome.evidence, detail: outcome.detail };
-}
-
