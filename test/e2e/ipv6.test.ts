@@ -4,6 +4,7 @@
 // from the host's own address, hairpin, the host's loopback (127.0.0.1 by route_localnet,
 // [::1] by the endpoint's socat proxy), isolation between networks; a dead proxy is drift that
 // `up` repairs; destroy leaves the sandbox as it was. Then a smaller stack for ip6tables.
+import { expectUdpFlowFollowsMove } from "../support/flows";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 import { readFileSync } from "node:fs";
 import { namespaceMembers } from "../support/sandbox";
@@ -12,8 +13,6 @@ jest.setTimeout(300_000);
 
 type Backend = "nftables" | "iptables";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const received = (text: string) => text.split("\n").filter((l) => l.startsWith("got ")).length;
 
 /** `udpTo`: a UDP PortForward on the uplink's IPv6 address to that container (the IPv6 twin of isolation's "dns"). */
 function program(backend: Backend, full: boolean, webPort = 8080, udpTo?: "d1" | "d2"): string {
@@ -186,22 +185,12 @@ for (const backend of ["nftables", "iptables"] as const) {
       });
 
       test("a UDP forward moved to another container: its IPv6 flow follows at once (conntrack cleared), as the IPv4 twin's does", async () => {
-        // A client sending from one source port all along, as in isolation.test.ts for IPv4.
         project.writeProgram(program(backend, full, 8085, "d1"));
         await project.up();
-        const old = await ctx.sandbox.start("d1", ["log", "udp", "5354"]);
-        const next = await ctx.sandbox.start("d2", ["log", "udp", "5354"]);
-        await ctx.sandbox.start("outside", ["stream", "udp", "fd00:200::1", "15354", "40001"]);
-        await sleep(800);
-        expect(received(old.output())).toBeGreaterThan(0);
-        project.writeProgram(program(backend, full, 8085, "d2"));
-        await project.up();
-        await sleep(500); // datagrams in flight during the change
-        const oldBefore = received(old.output());
-        const nextBefore = received(next.output());
-        await sleep(1500);
-        expect(received(old.output())).toBe(oldBefore);
-        expect(received(next.output())).toBeGreaterThan(nextBefore + 5);
+        await expectUdpFlowFollowsMove(ctx.sandbox, {
+          client: "outside", host: "fd00:200::1", port: 15354, sourcePort: 40001, from: "d1", to: "d2", targetPort: 5354,
+          move: () => (project.writeProgram(program(backend, full, 8085, "d2")), project.up()),
+        });
         // Back to the program the next test starts from.
         project.writeProgram(program(backend, full, 8085));
         await project.up();

@@ -4,6 +4,7 @@
 // does (own network, outside, the host, a published port, replies); a hand-flushed isolation
 // rule is drift. Then a UDP forward moved to another container while a client keeps sending
 // from one source port: the new target receives, the old one stops (no stale conntrack entry).
+import { expectUdpFlowFollowsMove } from "../support/flows";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 
 jest.setTimeout(300_000);
@@ -33,8 +34,6 @@ new hostnet.PortForward("dns", { protocol: "udp", hostPort: 15353, target: "${dn
 }
 
 const EMPTY_IPTABLES = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const received = (text: string) => text.split("\n").filter((l) => l.startsWith("got ")).length;
 
 for (const backend of ["nftables", "iptables"] as const) {
   describeAsRoot(`isolation between bridge networks and conntrack on moved forwards, ${backend}`, () => {
@@ -102,19 +101,10 @@ for (const backend of ["nftables", "iptables"] as const) {
     });
 
     test("a UDP forward moved to another container: the new one receives, the old one stops", async () => {
-      const old = await ctx.sandbox.start("a1", ["log", "udp", "5353"]);
-      const next = await ctx.sandbox.start("a2", ["log", "udp", "5353"]);
-      await ctx.sandbox.start("outside", ["stream", "udp", "10.200.0.1", "15353", "40000"]);
-      await sleep(800);
-      expect(received(old.output())).toBeGreaterThan(0);
-      project.writeProgram(program(backend, "10.31.1.3"));
-      await project.up();
-      await sleep(500); // datagrams in flight during the change
-      const oldBefore = received(old.output());
-      const nextBefore = received(next.output());
-      await sleep(1500);
-      expect(received(old.output())).toBe(oldBefore);
-      expect(received(next.output())).toBeGreaterThan(nextBefore + 5);
+      await expectUdpFlowFollowsMove(ctx.sandbox, {
+        client: "outside", host: "10.200.0.1", port: 15353, sourcePort: 40000, from: "a1", to: "a2", targetPort: 5353,
+        move: () => (project.writeProgram(program(backend, "10.31.1.3")), project.up()),
+      });
     });
 
     test("destroy leaves the host as it was", async () => {
