@@ -1,150 +1,15 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
-import { z } from "zod";
 import { isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
-import { addNetns, addNetnsWords, addrWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, fileSystemType, nameNetns, netnsInode, findRoute, ipCommands, linkSetWords, linkStateFrom, netnsPath, ourRouteWords, proxyPidFile, proxyRunning, reconcileProxies, routeShowWords, showLink, showLinkWords, showRoute, type LinkState, type LoopbackProxy } from "../kernel";
+import { addNetns, addNetnsWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, nameNetns, netnsInode, ipCommands, linkSetWords, linkStateFrom, netnsPath, proxyPidFile, proxyRunning, reconcileProxies, showLink, showLinkWords, type LinkState } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
-import { applyRules, countRules, firewallChoice, portOrRange, takenPortIssues, toRange, type BackendName } from "./firewall";
+import { endpointRuleSets, allRuleSets, allRules, familiesOf, forgetMoved, ipv6TargetOf, loopbackProxies, storedRules } from "./endpoint-forwards";
+import { configureInside, readInside, wantedAddresses, type Inside } from "./endpoint-inside";
+import { endpointInputs, foreignNamespaceName, foreignNamespaceProblem, hasUnknown, namedByUs, type EndpointInputs } from "./endpoint-inputs";
+import { applyRules, countRules, takenPortIssues, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
 import { deleteRules, moveRules, repairsDrift } from "./natrule";
-import { ANY_ADDRESS, forgetMovedFlows, portForwardRules, portMappingIssues } from "./portforward";
-import { canonicalInterfaceAddress, canonicalNetwork, existingNamespace, familyOf, interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
-
-/** A host port forwarded to the container, as `docker run -p` does. */
-export const endpointPort = z
-  .object({
-    protocol: z.enum(["tcp", "udp"]).default("tcp"),
-    /** A port, or a range "8000-8010" (forwarded to the same ports). */
-    hostPort: portOrRange,
-    /** Only this host address answers (default: every address of the host). */
-    hostAddress: ipAddress.optional(),
-    /** The container's port (default: hostPort). */
-    targetPort: z.number().int().min(1, "port must be 1-65535").max(65535, "port must be 1-65535").optional(),
-  });
-export type EndpointPort = z.infer<typeof endpointPort>;
-
-export const endpointInputs = z
-  .object({
-    /**
-     * The container's netns: made by this resource, or, with `existingNamespace`, the name it is
-     * reached by (check fills it in: the given name, or a name of ours for a path or a PID).
-     */
-    namespace: netnsName.optional(),
-    /** A netns someone else made: used, never made or deleted (see foreignNamespaceName). */
-    existingNamespace: existingNamespace.optional(),
-    /** The netns that plays the host (where the bridge and the host end are). */
-    host: netnsName.optional(),
-    bridge: interfaceName,
-    hostInterface: interfaceName,
-    interfaceName: interfaceName.default("eth0"),
-    /** The container end's address with its prefix, e.g. 10.88.0.2/16. */
-    address: interfaceAddress,
-    /** Default route inside the container via this address (none when unset). */
-    gateway: ipAddress.optional(),
-    /** Dual stack: the container end's IPv6 address with its prefix, beside an IPv4 `address`. */
-    ipv6Address: interfaceAddress.optional(),
-    /** Dual stack: the IPv6 default route's gateway (with ipv6Address). */
-    ipv6Gateway: ipAddress.optional(),
-    /** IPv6 forwards also answer the host on [::1], through a socat proxy (default true; see proxy.ts). */
-    loopbackProxy: z.boolean().optional(),
-    mtu: mtu.optional(),
-    /** Port forwards from the host to the container (DNAT, hairpin, from the host itself). */
-    ports: z.array(endpointPort).default([]),
-    firewallBackend: firewallChoice,
-    adopt: z.boolean().default(false),
-    tag: ownershipTag.max(120),
-  })
-  .superRefine((e, ctx) => {
-    const given = e.existingNamespace?.name;
-    if (e.namespace === undefined && e.existingNamespace === undefined) ctx.addIssue({ code: "custom", path: ["namespace"], message: "namespace is required (the netns to make), unless existingNamespace names one that exists" });
-    else if (e.namespace !== undefined && given !== undefined && !isUnknown(given) && !isUnknown(e.namespace) && e.namespace !== given) ctx.addIssue({ code: "custom", path: ["namespace"], message: `namespace ${e.namespace} differs from existingNamespace.name ${given}: give only existingNamespace` });
-    const target = e.address.split("/")[0] ?? "";
-    const families = [maybeFamilyOf(e.address), e.ipv6Address === undefined ? undefined : maybeFamilyOf(e.ipv6Address)].filter((f) => f !== undefined);
-    // zod runs this even when a field failed its own check: ports may not be a list.
-    for (const [i, port] of (Array.isArray(e.ports) ? e.ports : []).entries()) {
-      for (const issue of portMappingIssues(port, target)) {
-        if (issue.path !== "hostAddress") ctx.addIssue({ code: "custom", path: ["ports", i, issue.path], message: issue.message });
-      }
-      const wanted = typeof port.hostAddress === "string" ? maybeFamilyOf(port.hostAddress) : undefined;
-      if (wanted && families.length && !families.includes(wanted) && !ANY_ADDRESS.includes(port.hostAddress ?? "")) {
-        ctx.addIssue({ code: "custom", path: ["ports", i, "hostAddress"], message: `hostAddress ${port.hostAddress} is ${wanted} but the container has only ${families.join(" and ")} (its network has no ${wanted} subnet)` });
-      }
-    }
-    dualStackIssues(e).forEach((issue) => ctx.addIssue({ code: "custom", ...issue }));
-    if (isUnknown(e.gateway) || isUnknown(e.address) || !e.gateway) return;
-    const [gatewayFamily, addressFamily] = [maybeFamilyOf(e.gateway), maybeFamilyOf(e.address)];
-    if (gatewayFamily && addressFamily && gatewayFamily !== addressFamily) ctx.addIssue({ code: "custom", path: ["gateway"], message: `${e.gateway} is ${gatewayFamily} but the address ${e.address} is ${addressFamily}` });
-  })
-  .transform((e) => ({ ...e, namespace: e.namespace ?? e.existingNamespace?.name ?? foreignNamespaceName(e.tag) }));
-export type EndpointInputs = z.output<typeof endpointInputs>;
-
-/**
- * The name of ours under /run/netns for a netns given by path or PID: derived from the tag, so
- * it is this resource's alone and an interrupted run finds it again. Only this name is removed
- * on destroy; the namespace stays with whoever made it.
- */
-export function foreignNamespaceName(tag: string): string {
-  return `hostnet-${createHash("sha256").update(tag).digest("hex").slice(0, 12)}`;
-}
-
-/**
- * What is wrong with a dual-stack endpoint's second family: `ipv6Address` is IPv6 and sits
- * beside an IPv4 `address` (an IPv6-only endpoint has its one address in `address`), and
- * `ipv6Gateway` is IPv6 and needs `ipv6Address`.
- */
-function dualStackIssues(e: { address: string; ipv6Address?: string; ipv6Gateway?: string }): { path: string[]; message: string }[] {
-  const issues: { path: string[]; message: string }[] = [];
-  const known = (v: string | undefined): v is string => typeof v === "string" && !isUnknown(v);
-  if (known(e.ipv6Address)) {
-    if (maybeFamilyOf(e.ipv6Address) === "ipv4") issues.push({ path: ["ipv6Address"], message: `ipv6Address ${e.ipv6Address} is an IPv4 address` });
-    else if (known(e.address) && maybeFamilyOf(e.address) === "ipv6") issues.push({ path: ["ipv6Address"], message: `address ${e.address} is IPv6 already: ipv6Address goes beside an IPv4 address (an IPv6-only endpoint has its address in address)` });
-  }
-  if (known(e.ipv6Gateway)) {
-    if (maybeFamilyOf(e.ipv6Gateway) === "ipv4") issues.push({ path: ["ipv6Gateway"], message: `ipv6Gateway ${e.ipv6Gateway} is an IPv4 address` });
-    else if (e.ipv6Address === undefined) issues.push({ path: ["ipv6Gateway"], message: "ipv6Gateway needs ipv6Address (the container's IPv6 address)" });
-  }
-  return issues;
-}
-
-/** The container's IPv6 address (of a dual-stack or an IPv6-only endpoint), without prefix. */
-function ipv6TargetOf(e: Pick<EndpointInputs, "address" | "ipv6Address">): string | undefined {
-  // Stored state may be partial (a resource whose create failed early): never throw on it.
-  const cidr = e.ipv6Address ?? (typeof e.address === "string" && maybeFamilyOf(e.address) === "ipv6" ? e.address : undefined);
-  return cidr?.split("/")[0];
-}
-
-/**
- * Whether a port is published in `family`. One family's endpoint publishes every port in it,
- * as before. A dual-stack one publishes a port without hostAddress in both, as Docker does;
- * 0.0.0.0 and :: pick IPv4 or IPv6, as `docker run -p 0.0.0.0:80:80` does, and so does an
- * explicit address.
- */
-function publishedIn(e: Pick<EndpointInputs, "ipv6Address">, port: EndpointPort, family: firewall.IpFamily): boolean {
-  if (e.ipv6Address === undefined || port.hostAddress === undefined) return true;
-  return familyOf(port.hostAddress) === family;
-}
-
-/**
- * The [::1] proxies of an endpoint: one per IPv6-published host port (a range: one per port)
- * that answers every host address (or ::1 alone), unless turned off.
- */
-export function loopbackProxies(e: EndpointInputs): LoopbackProxy[] {
-  const target = ipv6TargetOf(e);
-  if (target === undefined || e.loopbackProxy === false) return [];
-  return (e.ports ?? [])
-    .filter((p) => publishedIn(e, p, "ipv6") && (p.hostAddress === undefined || ["::", "::1"].includes(p.hostAddress)))
-    .flatMap((p) => {
-      const range = toRange(p.hostPort);
-      const ports = Array.from({ length: range.to - range.from + 1 }, (_, i) => range.from + i);
-      return ports.map((port) => ({ protocol: p.protocol, port, target, targetPort: range.from === range.to ? (p.targetPort ?? port) : port }));
-    });
-}
-
-/** Whether the netns is reached through a name this resource made (a path or a PID). */
-function namedByUs(e: Pick<EndpointInputs, "existingNamespace">): boolean {
-  return e.existingNamespace !== undefined && e.existingNamespace.name === undefined;
-}
+import { canonicalInterfaceAddress, familyOf } from "./validation";
 
 /** What the kernel was seen to have: compared with the inputs to find drift. */
 interface Observed {
@@ -268,7 +133,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
         else namespaceMade ||= namespaceInBatch;
         hostEnd = await this.addPairOrTakeOver(inputs, rollback);
       }
-      const configured = await this.configureInside(inputs, inside);
+      const configured = await configureInside(this.runner, inputs, inside);
       // Last, so that a refused rule set rolls back the links; the rules go with their tag.
       // A namespace made just now has no rules of ours yet: rules are made after it, and a
       // leftover of an interrupted run would have left its namespace too.
@@ -295,7 +160,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const [hostEnd, insideSeen, ruleCount, running] = await Promise.all([
       showLink(this.runner, stored.host, stored.hostInterface),
       // Its failure counts only where the host end shows the netns is ours (below).
-      this.readInside(stored).then((inside) => ({ inside }), (failure: unknown) => ({ failure })),
+      readInside(this.runner, stored).then((inside) => ({ inside }), (failure: unknown) => ({ failure })),
       this.countForwards(stored),
       Promise.all(proxies.map((p) => proxyRunning(this.runner, proxyPidFile(stored.host, stored.tag, p)))),
     ]);
@@ -329,7 +194,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       return { outs: made.outs };
     }
     const hostEnd = await this.configureHostEnd(inputs, current);
-    const inside = await this.configureInside(inputs);
+    const inside = await configureInside(this.runner, inputs);
     const backend = await this.moveRuleSets(inputs, before, before.backend);
     await forgetMoved(this.runner, inputs.host, storedRules(olds), allRuleSets(inputs));
     const proxies = loopbackProxies(inputs);
@@ -466,126 +331,6 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     return reconcileLink(this.runner, inputs.host, current, { alias: inputs.tag, up: true, addresses: current.addresses, master: inputs.bridge, mtu: inputs.mtu });
   }
 
-  /** The container's side in one process: lo, the interface, its one address, the default route. */
-  private async configureInside(inputs: EndpointInputs, known?: Inside): Promise<Inside> {
-    const ns = inputs.namespace;
-    const device = inputs.interfaceName;
-    const current = known ?? (await this.readInside(inputs));
-    if (!current) throw new Error(`the container end ${device} is not in netns ${ns}`);
-    const lines: string[][] = [];
-    // lo of a foreign netns is its owner's: left as it is, unmarked.
-    if (!inputs.existingNamespace && (current.lo.alias !== inputs.tag || !current.lo.up)) lines.push(linkSetWords("lo", { alias: inputs.tag, up: true }));
-    lines.push(linkSetWords(device, { alias: inputs.tag, mtu: inputs.mtu, up: true }));
-    const route = { destination: "default", via: inputs.gateway, device, family: familyOf(inputs.address) } as const;
-    // Our default route goes before the addresses change: removing the address its gateway is
-    // reached through takes the route with it, so a changed address also means the route again.
-    if (!inputs.gateway && current.gateway) lines.push(ourRouteWords("del", route));
-    // The IPv6 default route of a dual-stack endpoint: "::/0" says its family in a batch line.
-    const route6 = { destination: "::/0", via: inputs.ipv6Gateway, device, family: "ipv6" } as const;
-    if (!inputs.ipv6Gateway && current.ipv6Gateway) lines.push(ourRouteWords("del", route6));
-    const wanted = wantedAddresses(inputs);
-    const extras = current.link.addresses.filter((a) => !wanted.includes(a));
-    const missing = wanted.filter((a) => !current.link.addresses.includes(a));
-    for (const extra of extras) lines.push(addrWords("del", extra, device));
-    for (const address of missing) lines.push(addrWords("add", address, device));
-    const readdressed = extras.length > 0 || missing.length > 0;
-    if (inputs.gateway && (current.gateway !== inputs.gateway || readdressed)) lines.push(ourRouteWords("replace", route));
-    if (inputs.ipv6Gateway && (current.ipv6Gateway !== inputs.ipv6Gateway || readdressed)) lines.push(ourRouteWords("replace", route6));
-    const outputs = await ipCommands(this.runner, ns, [...lines, showLinkWords("lo"), showLinkWords(device)]);
-    return { lo: linkStateFrom(outputs.at(-2), "lo"), link: linkStateFrom(outputs.at(-1), device), gateway: inputs.gateway, ipv6Gateway: inputs.ipv6Gateway };
-  }
-
-  /** lo, the container end and our default route's gateway; undefined when the netns is gone. */
-  private async readInside(e: Pick<EndpointInputs, "namespace" | "interfaceName" | "address" | "gateway" | "ipv6Address">): Promise<Inside | undefined> {
-    const family = e.gateway ? familyOf(e.gateway) : familyOf(e.address);
-    const shows = [showLinkWords("lo"), showLinkWords(e.interfaceName)];
-    const defaultRoute = { destination: "default", family } as const;
-    try {
-      // `ip route show` lists IPv4 without a family flag: then the route is read in the same batch.
-      // A dual-stack endpoint's IPv6 default route: a process of its own, beside the batch.
-      const [[outputs, route], route6] = await Promise.all([
-        family === "ipv4"
-          ? ipCommands(this.runner, e.namespace, [...shows, routeShowWords()]).then((o) => [o, findRoute(o[2] ?? "", defaultRoute)] as const)
-          : Promise.all([ipCommands(this.runner, e.namespace, shows), showRoute(this.runner, e.namespace, defaultRoute)]),
-        e.ipv6Address === undefined ? undefined : showRoute(this.runner, e.namespace, { destination: "default", family: "ipv6" }),
-      ]);
-      const ipv6Gateway = route6?.ours ? route6.via : undefined;
-      return { lo: linkStateFrom(outputs[0], "lo"), link: linkStateFrom(outputs[1], e.interfaceName), gateway: route?.ours ? route.via : undefined, ipv6Gateway };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-}
-
-interface Inside {
-  readonly lo: LinkState;
-  readonly link: LinkState;
-  readonly gateway: string | undefined;
-  readonly ipv6Gateway?: string;
-}
-
-/** The container end's addresses as the kernel prints them: `address` and, dual stack, `ipv6Address`. */
-function wantedAddresses(e: Pick<EndpointInputs, "address" | "ipv6Address">): string[] {
-  return [e.address, e.ipv6Address].filter((a): a is string => a !== undefined).map(canonicalInterfaceAddress);
-}
-
-/** The families an endpoint's rules are in: its address's and, dual stack, IPv6. */
-function familiesOf(e: Pick<EndpointOutputs, "family" | "ipv6Address">): firewall.IpFamily[] {
-  return e.ipv6Address === undefined ? [e.family] : [e.family, "ipv6"];
-}
-
-function allRuleSets(e: EndpointInputs): firewall.TaggedRules[] {
-  return endpointRuleSets(e).map((s) => s.set);
-}
-
-/** forgetMovedFlows for each family an endpoint's forwards were or are in. */
-async function forgetMoved(runner: Runner, host: string | undefined, before: firewall.TaggedRules[] | undefined, after: firewall.TaggedRules[] | undefined): Promise<void> {
-  for (const set of before ?? []) await forgetMovedFlows(runner, host, set, after?.find((a) => a.family === set.family));
-}
-
-/**
- * The forwards' rules, laid out as `PortForward` lays them out (prerouting and output DNAT,
- * masquerade of 127.0.0.0/8 and of the container's own subnet for hairpin, forward accept), all
- * under the endpoint's tag; the hairpin subnet is the container's own (no kernel read). One set
- * per family: the address's and, dual stack, the IPv6 one (same tag, the other family's table),
- * each with the indexes of the ports it publishes.
- */
-export function endpointRuleSets(e: EndpointInputs): { set: firewall.TaggedRules; portIndexes: number[] }[] {
-  const indexes = (family: firewall.IpFamily) => e.ports.flatMap((p, i) => (publishedIn(e, p, family) ? [i] : []));
-  const first = indexes(familyOf(e.address));
-  const sets = [{ set: familyRules(e, e.address, first.map((i) => e.ports[i]!)), portIndexes: first }];
-  if (e.ipv6Address !== undefined) {
-    const second = indexes("ipv6");
-    sets.push({ set: familyRules(e, e.ipv6Address, second.map((i) => e.ports[i]!)), portIndexes: second });
-  }
-  return sets;
-}
-
-/** All the endpoint's rules as one list: what its ruleCount counts. */
-function allRules(e: EndpointInputs): firewall.TaggedRules {
-  const sets = endpointRuleSets(e).map((s) => s.set);
-  return { ...sets[0]!, rules: sets.flatMap((s) => s.rules) };
-}
-
-function familyRules(e: EndpointInputs, address: string, ports: readonly EndpointPort[]): firewall.TaggedRules {
-  const target = address.split("/")[0] ?? "";
-  const subnet = canonicalNetwork(address);
-  const rules = ports.flatMap(
-    (p) =>
-      portForwardRules(
-        { protocol: p.protocol, hostPort: p.hostPort, hostAddress: p.hostAddress, target, targetPort: p.targetPort, fromHost: true, hairpin: true, host: e.host, firewallBackend: e.firewallBackend, tag: e.tag },
-        subnet,
-      ).rules,
-  );
-  return { tag: e.tag, family: familyOf(address), rules };
-}
-
-/** The forwards' rules the stored outputs stood for; undefined for state this version cannot read. */
-function storedRules(olds: Props): firewall.TaggedRules[] | undefined {
-  const parsed = endpointInputs.safeParse(olds);
-  return parsed.success ? allRuleSets(parsed.data) : undefined;
 }
 
 function outputsOf(inputs: EndpointInputs, hostEnd: LinkState, inside: Inside, backend: BackendName | undefined, ruleCount: number, proxiesDown?: number): EndpointOutputs {
@@ -612,27 +357,4 @@ function outputsOf(inputs: EndpointInputs, hostEnd: LinkState, inside: Inside, b
     path: netnsPath(inputs.namespace),
     schemaVersion: SCHEMA_VERSION,
   };
-}
-
-function hasUnknown(value: object): boolean {
-  return Object.values(value).some(isUnknown);
-}
-
-/**
- * Why a foreign netns cannot be used, as a check failure; undefined when it can. A name must
- * exist under /run/netns, a path must be a namespace file (`stat -f` says nsfs), a PID must be
- * a live process.
- */
-async function foreignNamespaceProblem(runner: Runner, existing: NonNullable<EndpointInputs["existingNamespace"]>): Promise<{ property: string; reason: string } | undefined> {
-  if (existing.name !== undefined) {
-    if ((await fileSystemType(runner, netnsPath(existing.name))) !== undefined) return undefined;
-    return { property: "existingNamespace.name", reason: `network namespace ${existing.name} does not exist (no ${netnsPath(existing.name)}; \`ip netns list\` shows the names there)` };
-  }
-  if (existing.path !== undefined) {
-    const type = await fileSystemType(runner, existing.path);
-    if (type === "nsfs") return undefined;
-    return { property: "existingNamespace.path", reason: type === undefined ? `${existing.path} does not exist` : `${existing.path} is not a namespace file (stat -f says "${type}", a namespace says "nsfs"; e.g. /proc/PID/ns/net or /var/run/docker/netns/ID)` };
-  }
-  if ((await fileSystemType(runner, `/proc/${existing.pid}/ns/net`)) === "nsfs") return undefined;
-  return { property: "existingNamespace.pid", reason: `no process ${existing.pid} (no /proc/${existing.pid}/ns/net): the container must be running` };
 }

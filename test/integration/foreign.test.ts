@@ -3,7 +3,7 @@
 // destroy leaves it alive with nothing of ours in it.
 import type * as pulumi from "@pulumi/pulumi";
 import { makeProviders } from "../../provider/resources";
-import { foreignNamespaceName } from "../../provider/resources/endpoint";
+import { foreignNamespaceName } from "../../provider/resources/endpoint-inputs";
 import { ForeignContainer } from "../support/container";
 import { describeAsRoot, useSandbox } from "../support/guard";
 

@@ -2,7 +2,7 @@
 // create and delete run (never `ip netns add`/`delete` of theirs, never a bridge made or deleted).
 import { CommandError, FakeRunner, type Command } from "../../provider/exec";
 import { makeProviders } from "../../provider/resources";
-import { foreignNamespaceName } from "../../provider/resources/endpoint";
+import { foreignNamespaceName } from "../../provider/resources/endpoint-inputs";
 
 const TAG = "hostnet:proj/stack/c1-endpoint";
 const OURS = foreignNamespaceName(TAG);

@@ -10,7 +10,7 @@ import { parseNftRules } from "../../provider/kernel/firewall/nft";
 import { makeProviders, UNKNOWN, validate, type ResourceKind } from "../../provider/resources";
 import { addressInputs } from "../../provider/resources/address";
 import { bridgeInputs } from "../../provider/resources/bridge";
-import { endpointInputs } from "../../provider/resources/endpoint";
+import { endpointInputs } from "../../provider/resources/endpoint-inputs";
 import { macvlanInputs } from "../../provider/resources/macvlan";
 import { namespaceInputs } from "../../provider/resources/namespace";
 import { isolationInputs } from "../../provider/resources/isolation";

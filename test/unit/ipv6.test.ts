@@ -1,7 +1,8 @@
 // IPv6 of bridge endpoints without a kernel: the rule sets of a dual-stack endpoint, which
 // ports get a [::1] proxy, the proxy's socat words, and the bad input check refuses.
 import { firewall, socatArgs, addrWords } from "../../provider/kernel";
-import { endpointInputs, endpointRuleSets, loopbackProxies } from "../../provider/resources/endpoint";
+import { endpointRuleSets, loopbackProxies } from "../../provider/resources/endpoint-forwards";
+import { endpointInputs } from "../../provider/resources/endpoint-inputs";
 import { isolationRules, makeProviders } from "../../provider/resources";
 import { FakeRunner } from "../../provider/exec";
 
