@@ -148,7 +148,8 @@ needs_npm_deps() {
 }
 
 install_npm_deps() {
-  cd "$here" && npm ci --no-audit --no-fund --loglevel=error
+  # HOSTNET_SETUP: the package's prepare step (a build, for installs from git) is left to build_project below.
+  cd "$here" && HOSTNET_SETUP=1 npm ci --no-audit --no-fund --loglevel=error
 }
 
 # The dynamic provider plugin is a script shipped at the top of @pulumi/pulumi; beside the

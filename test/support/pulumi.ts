@@ -147,6 +147,11 @@ export class PulumiProject {
     return this.spawn([process.execPath, HOSTNET_CLI, ...args, "--cwd", this.programDir], timeoutMs);
   }
 
+  /** Runs any command inside the sandbox with this project's backend (e.g. an installed package's bin). */
+  command(argv: string[], timeoutMs = 600_000): Promise<CliResult> {
+    return this.spawn(argv, timeoutMs);
+  }
+
   /**
    * After a killed run: the shipped `pulumi-hostnet recover` (cut checkpoint files repaired
    * from the backend's own copies, then `pulumi cancel` and `pulumi refresh
