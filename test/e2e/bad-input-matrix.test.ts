@@ -11,8 +11,9 @@ import { FakeRunner } from "../../provider/exec";
 import { makeProviders, type ResourceKind } from "../../provider/resources";
 import { describeAsRoot, useSandbox } from "../support/guard";
 import { PulumiProject, type CliResult } from "../support/pulumi";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(900_000); // 83 previews in three lanes: generous for a loaded machine
+jest.setTimeout(TEST_LIMIT_MS);
 
 /** Previews at a time. Each spends about half its time waiting (process start-up, gRPC handshakes), so on 2 cores a third lane keeps both busy. */
 const LANES = Number(process.env.MATRIX_LANES ?? 3);

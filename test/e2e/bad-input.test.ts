@@ -1,8 +1,9 @@
 // Scenario 9: bad input fails in `pulumi preview`, naming the resource and the field, and the
 // kernel is untouched.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 interface BadCase {
   readonly what: string;

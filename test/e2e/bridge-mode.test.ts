@@ -1,8 +1,9 @@
 // Scenarios 1 (bridge, two containers, default routes; NAT comes with NatRule), 6 (preview),
 // 7 (drift of a veth) and 8 (destroy leaves the host as it was), through the real pulumi CLI.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 function program(c2Address: string): string {
   return `

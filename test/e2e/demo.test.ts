@@ -4,14 +4,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describeAsRoot, useSandbox } from "../support/guard";
+import { CLI_LIMIT_MS, TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 describeAsRoot("the demo (npm start)", () => {
   const ctx = useSandbox();
   const state = mkdtempSync(join(tmpdir(), "hostnet-demo-"));
   const demo = (verb: string) =>
-    ctx.sandbox.runner.run({ argv: ["env", `HOSTNET_DEMO_STATE=${state}`, "NODE_OPTIONS=", "bash", resolve(__dirname, "../../scripts/demo.sh"), verb], timeoutMs: 240_000 });
+    ctx.sandbox.runner.run({ argv: ["env", `HOSTNET_DEMO_STATE=${state}`, "NODE_OPTIONS=", "bash", resolve(__dirname, "../../scripts/demo.sh"), verb], timeoutMs: CLI_LIMIT_MS });
   afterAll(() => rmSync(state, { recursive: true, force: true }));
 
   test("up builds the demo inside its host namespace and every check passes", async () => {

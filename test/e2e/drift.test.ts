@@ -3,8 +3,9 @@
 // `pulumi refresh` must show each resource as updated (or deleted when it is gone), and one
 // `pulumi up` must put the kernel back as declared.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 const PROGRAM = `
 const ns1 = new hostnet.Namespace("d-ns1", { name: "d-ns1" });

@@ -3,8 +3,9 @@
 import { resolve } from "node:path";
 import { describeAsRoot, useLab, usePulumiProject, useSandbox } from "../support/guard";
 import { LAN_PREFIX, OPERATOR_ADDRESS } from "../support/lab";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 describeAsRoot("examples/overlay: one network across three machines", () => {
   const ctx = useSandbox();

@@ -2,8 +2,9 @@
 // scenarios 1-5 written with the components (5 with the resources, as seed 003 does).
 import { resolve } from "node:path";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 const example = (name: string) => resolve(__dirname, "../../examples", name);
 

@@ -5,8 +5,9 @@ import { ExecaRunner } from "../../provider/exec";
 import { makeProviders, type ResourceKind } from "../../provider/resources";
 import { FaultRunner, type Fault } from "../support/faults";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 describeAsRoot("faults", () => {
   const ctx = useSandbox();

@@ -3,8 +3,9 @@
 // else made; destroy leaves the container's netns alive and clean, and the bridge with its address.
 import { ForeignContainer } from "../support/container";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 describeAsRoot("existing namespace and bridge through pulumi", () => {
   const ctx = useSandbox();

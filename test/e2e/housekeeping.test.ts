@@ -2,8 +2,9 @@
 // and the real pulumi: a killed `up` with checkpoints skipped leaves objects the state does not
 // know; after the program shrinks, gc must name exactly those, and --delete remove them.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(600_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 function containers(n: number): string {
   return `

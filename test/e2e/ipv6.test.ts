@@ -8,8 +8,9 @@ import { expectUdpFlowFollowsMove } from "../support/flows";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 import { readFileSync } from "node:fs";
 import { namespaceMembers } from "../support/sandbox";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 type Backend = "nftables" | "iptables";
 

@@ -6,8 +6,9 @@
 // from one source port: the new target receives, the old one stops (no stale conntrack entry).
 import { expectUdpFlowFollowsMove } from "../support/flows";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 type Backend = "nftables" | "iptables";
 

@@ -3,8 +3,9 @@
 // a bridge MAC that stays when its lowest port leaves (9), and no records left behind (10).
 import { stableMac } from "../../provider/resources/bridge";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 describeAsRoot("issue 15 through pulumi", () => {
   const ctx = useSandbox();

@@ -1,8 +1,9 @@
 // Macvlan, Tap, RoutingRule and Neighbor in one stack through the real pulumi CLI: up, drift
 // made by hand shown by refresh, repaired by up, destroy leaves the sandbox as it was.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 const PROGRAM = `
 const ns1 = new hostnet.Namespace("k-ns1", { name: "k-ns1" });

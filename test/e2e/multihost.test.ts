@@ -5,8 +5,9 @@
 // whose sshd goes away, and destroy leaving every machine as it was (a leak guard per machine).
 import { describeAsRoot, useLab, usePulumiProject, useSandbox } from "../support/guard";
 import { OPERATOR_ADDRESS } from "../support/lab";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(600_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 describeAsRoot("several machines over SSH with an overlay network", () => {
   const ctx = useSandbox();

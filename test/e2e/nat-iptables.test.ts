@@ -1,4 +1,5 @@
 import { natScenario } from "./nat-scenario";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 natScenario("iptables");

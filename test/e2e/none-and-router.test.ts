@@ -2,8 +2,9 @@
 // seed 003): static routes, then an in-place move to SNAT, through the real pulumi CLI.
 import { resolve } from "node:path";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 describeAsRoot("none mode through pulumi (scenario 2)", () => {
   const ctx = useSandbox();

@@ -3,8 +3,9 @@
 // by `refresh` as drift, and `up` proving the flow again once the route is back; the same
 // flows as one Reachability.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 const PROGRAM = `
 const cfg = new pulumi.Config();

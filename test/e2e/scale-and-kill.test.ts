@@ -2,8 +2,9 @@
 // killed with SIGKILL at several points, then converged; 50 containers created and destroyed
 // three times at Pulumi's default parallelism. Nothing may be left behind.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(600_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 function containers(n: number): string {
   return `

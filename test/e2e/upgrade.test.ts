@@ -2,8 +2,9 @@
 // component with one child (the release before) upgrades without a replace and without any
 // change in the kernel: the child is taken over through an alias, with its ownership tag.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 /** The layout of the release before, written out: a component per container, its child inside. */
 const before = `

@@ -2,8 +2,9 @@
 // between two namespaces, each outcome the README names, drift, and no process left behind.
 import { makeProviders } from "../../provider/resources";
 import { describeAsRoot, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(60_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 describeAsRoot("probe provider on the kernel", () => {
   const ctx = useSandbox();

@@ -6,8 +6,9 @@ import { addBridge, deleteLink, ipCommands, showLink } from "../../provider/kern
 import { connectionInput } from "../../provider/resources";
 import { describeAsRoot, useLab, useSandbox } from "../support/guard";
 import { LAN_PREFIX } from "../support/lab";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(120_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 describeAsRoot("ssh transport to real sshd", () => {
   const ctx = useSandbox();

@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { TEST_LIMIT_MS } from "./limits";
 import { PulumiProject } from "./pulumi";
 import { Lab, type LabHostOptions } from "./lab";
 import { isRoot, Sandbox } from "./sandbox";
@@ -74,7 +75,7 @@ export function useLab(ctx: SandboxContext, count: number, options?: (i: number)
       await lab.destroy();
     });
     holder.before = await Promise.all(holder.lab.hosts.map((h) => h.snapshot()));
-  }, 60_000);
+  }, TEST_LIMIT_MS);
   return {
     get lab() {
       if (!holder.lab) throw new Error("lab not ready");

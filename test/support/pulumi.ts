@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { CLI_LIMIT_MS } from "./limits";
 import type { Sandbox } from "./sandbox";
 
 export interface CliResult {
@@ -61,7 +62,7 @@ export class PulumiProject {
   }
 
   /** Runs `pulumi <args>` inside the sandbox; never throws on a non-zero exit. */
-  cli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
+  cli(args: string[], timeoutMs = CLI_LIMIT_MS): Promise<CliResult> {
     return this.spawn(["pulumi", ...args, "--non-interactive", "--cwd", this.programDir], timeoutMs);
   }
 
@@ -143,12 +144,12 @@ export class PulumiProject {
   }
 
   /** Runs the shipped `pulumi-hostnet` command (dist/, built by setup) inside the sandbox with this project's backend. */
-  hostnet(args: string[], timeoutMs = 600_000): Promise<CliResult> {
+  hostnet(args: string[], timeoutMs = CLI_LIMIT_MS): Promise<CliResult> {
     return this.spawn([process.execPath, HOSTNET_CLI, ...args, "--cwd", this.programDir], timeoutMs);
   }
 
   /** Runs any command inside the sandbox with this project's backend (e.g. an installed package's bin). */
-  command(argv: string[], timeoutMs = 600_000): Promise<CliResult> {
+  command(argv: string[], timeoutMs = CLI_LIMIT_MS): Promise<CliResult> {
     return this.spawn(argv, timeoutMs);
   }
 
