@@ -81,6 +81,19 @@ describeAsRoot("macvlan, tap, routing rule and neighbour through pulumi", () => 
     expect((await project.preview(["--expect-no-changes"])).code).toBe(0);
   });
 
+  test("gc lists the blackhole and unreachable rules of a netns whose resources left the state as orphans of ours, and --delete removes them", async () => {
+    const urn = "urn:pulumi:test::kinds::pulumi-nodejs:dynamic/hostnet:Namespace::k-ns1";
+    const deleted = await project.cli(["state", "delete", urn, "--target-dependents", "--yes", "--stack", "test"]);
+    expect(deleted.code).toBe(0);
+    const dry = await project.hostnet(["gc", "--stack", project.qualifiedStack]);
+    expect(dry.code).toBe(0);
+    const rules = dry.stdout.split("\n").filter((l) => l.startsWith("orphan rule ")).map((l) => l.slice(0, l.indexOf(": "))).sort();
+    expect(rules).toEqual(["orphan rule rule ipv4 from 10.91.0.0/24 priority 1100 blackhole (netns k-ns1)", "orphan rule rule ipv6 from fd00:91::/64 priority 1101 unreachable (netns k-ns1)"]);
+    expect(dry.stdout).toMatch(/^orphan netns netns k-ns1: /m);
+    expect((await project.hostnet(["gc", "--stack", project.qualifiedStack, "--delete"])).code).toBe(0);
+    expect(await ip("netns", "list")).not.toContain("k-ns1");
+  });
+
   test("destroy leaves the sandbox as it was", async () => {
     await project.destroy();
     expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
