@@ -131,11 +131,11 @@ export async function runProbeWithResponder(runner: Runner, netns: Netns, spec: 
 export function judgeByArrival(seen: ProbeOutcome, arrivedFrom: string | undefined, spec: ProbeSpec, place: ResponderPlace): ProbeOutcome {
   const there = `the responder on ${spec.protocol} port ${place.port} in ${place.netns ? `netns ${place.netns}` : "the host netns"}`;
   if (arrivedFrom !== undefined) return { reached: true, evidence: "answer", detail: `arrived at ${there}, from ${arrivedFrom}` };
-  const elsewhere = `or ${spec.address} is not in that namespace`;
+  const elsewhere = `${spec.address} is not in that namespace, or a DNAT changes the port (set responder.port)`;
   if (seen.evidence === "refused") {
     const what = spec.protocol === "tcp" ? "connection refused" : `ICMP port unreachable from ${spec.address}`;
-    return { reached: false, evidence: "refused", detail: `${what}, and nothing arrived at ${there}: a firewall on the way rejects it, ${elsewhere}` };
+    return { reached: false, evidence: "refused", detail: `${what}, and nothing arrived at ${there}: a firewall on the way rejects it, or the packets go elsewhere (${elsewhere})` };
   }
-  if (seen.reached) return { reached: false, evidence: seen.evidence, detail: `${seen.detail}, but nothing arrived at ${there}: something else answers for it (a DNAT or a proxy on the way), ${elsewhere}` };
+  if (seen.reached) return { reached: false, evidence: seen.evidence, detail: `${seen.detail}, but nothing arrived at ${there}: something else answers (a proxy on the way, or ${elsewhere})` };
   return seen;
 }

@@ -109,11 +109,19 @@ describeAsRoot("probe provider on the kernel", () => {
       expect((await p.create(await flow("tcp", 9091, { ...inPb, expect: "blocked" }))).outs).toMatchObject({
         observed: "blocked",
         evidence: "refused",
-        detail: "connection refused, and nothing arrived at the responder on tcp port 9091 in netns pb: a firewall on the way rejects it, or 10.91.0.2 is not in that namespace",
+        detail: "connection refused, and nothing arrived at the responder on tcp port 9091 in netns pb: a firewall on the way rejects it, or the packets go elsewhere (10.91.0.2 is not in that namespace, or a DNAT changes the port (set responder.port))",
       });
       await expect(p.create(await flow("udp", 5354, inPb))).rejects.toThrow(/expected reachable, observed blocked: ICMP port unreachable from 10.91.0.2, and nothing arrived at the responder on udp port 5354 in netns pb: .*likely hop: a firewall on the way that rejects it/);
     } finally {
       await ctx.sandbox.run(["nft", "delete", "table", "inet", "probe-test"], { netns: "pb" });
+    }
+    // A DNAT in pb that moves the port: the responder listens where the packets arrive (responder.port).
+    await ctx.sandbox.run(["nft", "-f", "-"], { netns: "pb", stdin: "table ip probe-nat {\n chain pre {\n type nat hook prerouting priority -100;\n tcp dport 9092 redirect to :9093\n }\n}\n" });
+    try {
+      expect((await p.create(await flow("tcp", 9092, { responder: { namespace: "pb", port: 9093 } }))).outs).toMatchObject({ observed: "reachable", detail: "arrived at the responder on tcp port 9093 in netns pb, from 10.91.0.1" });
+      expect((await p.create(await flow("tcp", 9092, { ...inPb, expect: "blocked" }))).outs).toMatchObject({ observed: "blocked", detail: expect.stringContaining("a DNAT changes the port (set responder.port)") });
+    } finally {
+      await ctx.sandbox.run(["nft", "delete", "table", "ip", "probe-nat"], { netns: "pb" });
     }
     // A port something listens on already needs no responder: it says so rather than steal it.
     await expect(p.create(await flow("tcp", 8080, inPb))).rejects.toThrow(/start a responder on tcp port 8080 in netns pb: .*Address already in use \(something listens there already/);
