@@ -4,7 +4,7 @@ export { BridgeEndpoint, type BridgeEndpointArgs } from "./endpoint";
 export { Macvlan, type MacvlanArgs } from "./macvlan";
 export { Namespace, type NamespaceArgs } from "./namespace";
 export { Neighbor, type NeighborArgs } from "./neighbor";
-export { Probe, type ProbeArgs } from "./probe";
+export { Probe, type ProbeArgs, type ResponderArgs } from "./probe";
 export { Reachability, type FlowArgs, type ReachabilityArgs } from "./reachability";
 export { Route, type RouteArgs } from "./route";
 export { RoutingRule, type RoutingRuleArgs } from "./rule";

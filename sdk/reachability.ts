@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { defaultHost, type PlacementArgs } from "./common";
-import type { ProbeArgs } from "./probe";
+import { pendingNamespaces, type ProbeArgs } from "./probe";
 import { HostnetResource } from "./stub";
 
 /** One declared flow: a Probe's fields, without where it acts (the Reachability gives that). */
@@ -24,6 +24,6 @@ export class Reachability extends HostnetResource {
   declare readonly results: pulumi.Output<{ observed: string; evidence: string; detail: string }[]>;
 
   constructor(name: string, args: ReachabilityArgs, opts?: pulumi.CustomResourceOptions) {
-    super("reachability", "Reachability", name, { host: defaultHost(), ...args, results: undefined }, opts);
+    super("reachability", "Reachability", name, { host: defaultHost(), ...args, ...pendingNamespaces(args.flows, opts), results: undefined }, opts);
   }
 }

@@ -20,11 +20,12 @@ export interface ProbeSpec {
 
 /**
  * What came back. "answer": an echo reply or an accepted connection. "refused": a TCP RST or
- * an ICMP port unreachable, i.e. the target's own stack answered (nothing listens there).
+ * an ICMP port unreachable: the target's own stack (nothing listens there), or a firewall on
+ * the way that rejects, which looks the same from the sender (a responder tells them apart).
  * "unreachable": an ICMP error from some hop (host/net unreachable, filtered). "no-route":
  * the source namespace had no route (or a hop said the network is unreachable). "nothing":
- * silence until the timeout. "error": the probe itself could not run (netns gone, source
- * address not local, tool missing).
+ * silence until the timeout. "error": the probe itself could not run (source address not
+ * local, tool missing).
  */
 export type ProbeEvidence = "answer" | "refused" | "unreachable" | "no-route" | "nothing" | "error";
 
@@ -69,18 +70,20 @@ export function parsePing(exitCode: number, stdout: string, stderr: string, spec
   return { reached: false, evidence: "error", detail: words || `ping exited with ${exitCode}` };
 }
 
+const LOOK_THE_SAME = "the two look the same from here (a responder tells them apart)";
+
 /** Reads nc's (netcat-openbsd) exit and verbose words. */
 export function parseNc(exitCode: number, stderr: string, spec: ProbeSpec): ProbeOutcome {
   const words = stderr.trim().split("\n").find((l) => l.startsWith("nc:")) ?? "";
   const port = `port ${spec.port ?? 0}`;
   if (spec.protocol === "tcp") {
     if (exitCode === 0) return { reached: true, evidence: "answer", detail: `connection to ${spec.address} ${port} accepted` };
-    if (/Connection refused/.test(words)) return { reached: true, evidence: "refused", detail: `TCP reset from ${spec.address} (its stack answered; nothing listens on ${port})` };
+    if (/Connection refused/.test(words)) return { reached: true, evidence: "refused", detail: `connection refused by ${spec.address}: nothing listens on ${port}, or a firewall rejects with a tcp reset; ${LOOK_THE_SAME}` };
     if (/timed out/.test(words)) return { reached: false, evidence: "nothing", detail: `no answer to ${spec.count} connection attempt(s) within ${spec.timeout} s` };
   } else {
     // nc -z -u only sends; it succeeds when nothing comes back, and stops silently on an ICMP port unreachable.
     if (exitCode === 0) return { reached: false, evidence: "nothing", detail: `no answer and no ICMP error within ${spec.timeout} s` };
-    if (words === "" || /Connection refused/.test(words)) return { reached: true, evidence: "refused", detail: `ICMP port unreachable from ${spec.address} (its stack answered; nothing listens on ${port})` };
+    if (words === "" || /Connection refused/.test(words)) return { reached: true, evidence: "refused", detail: `ICMP port unreachable from ${spec.address}: nothing listens on ${port}, or a firewall rejects with an icmp port unreachable; ${LOOK_THE_SAME}` };
   }
   if (/Network is unreachable/.test(words)) return { reached: false, evidence: "no-route", detail: "network is unreachable" };
   if (/No route to host/.test(words)) return { reached: false, evidence: "unreachable", detail: "no route to host (an ICMP host unreachable or filtered, or no ARP/NDP answer on the last link)" };
@@ -88,10 +91,20 @@ export function parseNc(exitCode: number, stderr: string, spec: ProbeSpec): Prob
   return { reached: false, evidence: "error", detail: words || `nc exited with ${exitCode}` };
 }
 
+/** The probe's source namespace (or the responder's) does not exist: no packet can be sent or heard there. */
+export class MissingNetnsError extends Error {
+  constructor(readonly netns: string) {
+    super(`netns ${netns} does not exist (\`ip netns list\` shows the names there)`);
+    this.name = "MissingNetnsError";
+  }
+}
+
 /**
  * Sends the probe: up to `count` rounds for tcp/udp (the first that reaches the target ends
  * it), one ping of `count` echoes for icmp. Sends packets only; no state is changed and every
- * process it starts ends within its timeout (the runner kills it after that).
+ * process it starts ends within its timeout (the runner kills it after that). Fails with
+ * MissingNetnsError when the namespace is not there: `ip netns exec` says so on stderr, which
+ * nc's udp mode would otherwise read as a silent port unreachable, i.e. "reachable".
  */
 export async function runProbe(runner: Runner, netns: Netns, spec: ProbeSpec): Promise<ProbeOutcome & { readonly argv: readonly string[] }> {
   const command = probeCommand(netns, spec);
@@ -101,6 +114,7 @@ export async function runProbe(runner: Runner, netns: Netns, spec: ProbeSpec): P
       return spec.protocol === "icmp" ? parsePing(0, stdout, stderr, spec) : parseNc(0, stderr, spec);
     } catch (err) {
       if (!(err instanceof CommandError) || err.exitCode === undefined) throw err;
+      if (netns && /Cannot open network namespace/.test(err.stderr)) throw new MissingNetnsError(netns);
       return spec.protocol === "icmp" ? parsePing(err.exitCode, err.stdout, err.stderr, spec) : parseNc(err.exitCode, err.stderr, spec);
     }
   };

@@ -43,8 +43,8 @@ export function socatArgs(p: LoopbackProxy): string[] {
       ["-T", "60", `UDP6-RECVFROM:${p.port},bind=[::1],reuseaddr,fork`, `UDP6-SENDTO:[${p.target}]:${p.targetPort}`];
 }
 
-/** argv that runs in the host's netns without a mount namespace of its own (as `ip netns exec` would make). */
-function inNetns(netns: Netns, argv: string[]): string[] {
+/** argv that runs in a netns without a mount namespace of its own (as `ip netns exec` would make): for daemons and their pid files. */
+export function inNetns(netns: Netns, argv: string[]): string[] {
   return netns ? ["nsenter", `--net=${netnsPath(netns)}`, ...argv] : argv;
 }
 

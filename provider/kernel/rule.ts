@@ -102,9 +102,20 @@ const ipRuleSchema = z.object({
   fwmark: z.string().optional(),
   fwmask: z.string().optional(),
   table: z.union([z.string(), z.number()]).optional(),
-  action: z.string().optional(),
+  action: z.union([z.string(), z.number()]).optional(),
   protocol: z.union([z.string(), z.number()]).optional(),
 });
+
+/**
+ * With -N, iproute2 (6.1 measured) prints an action by its number (FRA_ACTION: 6 blackhole,
+ * 7 unreachable, 8 prohibit; 2 goto, 3 nop), as a string or a number: read both as names.
+ */
+const ACTION_NAMES: Readonly<Record<string, string>> = { "2": "goto", "3": "nop", "6": "blackhole", "7": "unreachable", "8": "prohibit" };
+
+function actionName(action: string | number | undefined): string {
+  if (action === undefined) return "lookup";
+  return ACTION_NAMES[String(action)] ?? String(action);
+}
 
 function prefix(address: string | undefined, length: number | undefined, family: RuleSelector["family"]): string | undefined {
   if (address === undefined || address === "all") return undefined;
@@ -125,7 +136,7 @@ export function parseRules(out: string, family: RuleSelector["family"]): RuleSta
       oif: r.oif,
       fwmark: r.fwmark === undefined ? undefined : Number.parseInt(r.fwmark, 16),
       fwmask: fwmask === FULL_MASK ? undefined : fwmask,
-      action: r.action ?? "lookup",
+      action: actionName(r.action),
       tableId: r.action === undefined && r.table !== undefined ? String(r.table) : undefined,
       protocol,
       ours: protocol === String(OUR_RULE_PROTOCOL),

@@ -5,3 +5,10 @@
  * the other machines' work completes. (A module of its own: the SDK loads nothing else here.)
  */
 export const DRY_RUN_KEY = "__hostnetDryRun";
+
+/**
+ * Set by the SDK on a Probe or Reachability during a preview when a namespace it names may be
+ * made by this program (given as an output of a resource, or behind `dependsOn`): preview
+ * cannot tell a missing namespace from one not made yet, so check leaves it to create. Never stored.
+ */
+export const NAMESPACES_PENDING_KEY = "__hostnetNamespacesPending";

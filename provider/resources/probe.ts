@@ -1,9 +1,12 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { Runner } from "../exec";
-import { routeHint, runProbe, type Netns, type ProbeEvidence, type ProbeOutcome, type ProbeSpec } from "../kernel";
+import { isUnreachable, type Runner } from "../exec";
+import { listNetns, MissingNetnsError, routeHint, runProbe, runProbeWithResponder, type Netns, type ProbeEvidence, type ProbeOutcome, type ProbeSpec } from "../kernel";
 import { checkWith, describeWhere, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { NAMESPACES_PENDING_KEY } from "./dry-run";
 import { ipAddress, isUnknown, maybeFamilyOf, netnsName } from "./validation";
+
+const portNumber = z.number().int("port must be an integer").min(1, "port must be 1-65535 (0 is not a port)").max(65535, "port must be 1-65535");
 
 /** One flow's fields; `host` is where a flow without `namespace` leaves from. */
 const flowShape = {
@@ -12,16 +15,30 @@ const flowShape = {
   host: netnsName.optional(),
   protocol: z.enum(["icmp", "tcp", "udp"]),
   address: ipAddress,
-  port: z.number().int("port must be an integer").min(1, "port must be 1-65535 (0 is not a port)").max(65535, "port must be 1-65535").optional(),
+  port: portNumber.optional(),
   expect: z.enum(["reachable", "blocked"]),
   source: ipAddress.optional(),
   count: z.number().int("count must be an integer").min(1, "count must be 1-20").max(20, "count must be 1-20").default(1),
   /** Seconds per attempt; a `blocked` flow costs the whole of it. */
   timeout: z.number().min(0.2, "timeout must be 0.2-60 seconds").max(60, "timeout must be 0.2-60 seconds").default(2),
+  /**
+   * A listener started for the probe's duration where the target is (tcp, udp): "reachable"
+   * then means the packets arrived in that namespace, and a refusal can only be a firewall's.
+   */
+  responder: z
+    .object({
+      /** The namespace that holds the target (unset: the host, or `host`). */
+      namespace: netnsName.optional(),
+      /** The port the packets arrive on there (default: the probe's; another after a DNAT). */
+      port: portNumber.optional(),
+    })
+    .strict()
+    .optional(),
 };
 
-function refineFlow(p: { protocol: string; port?: number; source?: string; address: string }, ctx: z.RefinementCtx): void {
+function refineFlow(p: { protocol: string; port?: number; source?: string; address: string; responder?: object }, ctx: z.RefinementCtx): void {
   if (isUnknown(p.protocol)) return;
+  if (p.protocol === "icmp" && p.responder !== undefined) ctx.addIssue({ code: "custom", path: ["responder"], message: "a responder listens for tcp and udp; an echo reply already comes from the target's own stack" });
   if (p.protocol === "icmp" && p.port !== undefined && !isUnknown(p.port)) {
     ctx.addIssue({ code: "custom", path: ["port"], message: `port ${p.port} given for protocol icmp, which has no ports` });
   }
@@ -36,6 +53,7 @@ export const probeInputs = z.object({ ...flowShape, adopt: z.boolean().optional(
 /** A flow of a Reachability: a Probe's fields but `host`, which the set gives for all its flows. */
 export const flowInputs = z.object(flowShape).omit({ host: true }).superRefine(refineFlow);
 export type ProbeInputs = z.infer<typeof probeInputs>;
+type FlowInputs = z.infer<typeof flowInputs>;
 
 export type Observed = "reachable" | "blocked";
 
@@ -59,18 +77,75 @@ export interface ProbeOutputs extends ProbeInputs, FlowResult {
   readonly schemaVersion: number;
 }
 
-export function specOf(p: ProbeInputs): ProbeSpec {
+export function specOf(p: FlowInputs): ProbeSpec {
   return { protocol: p.protocol, address: p.address, count: p.count, timeout: p.timeout, ...(p.port !== undefined ? { port: p.port } : {}), ...(p.source ? { source: p.source } : {}) };
 }
 
 /** "tcp 10.0.3.2:80 from netns web (source 10.0.3.1)". */
-export function describeFlow(p: ProbeInputs, where: Netns): string {
+export function describeFlow(p: FlowInputs, where: Netns): string {
   const target = p.port !== undefined ? `${p.address.includes(":") ? `[${p.address}]` : p.address}:${p.port}` : p.address;
-  return `${p.protocol} ${target} from ${describeWhere(where)}${p.source ? ` (source ${p.source})` : ""}`;
+  const responder = p.responder ? ` (responder in ${p.responder.namespace ? `netns ${p.responder.namespace}` : "the host netns"})` : "";
+  return `${p.protocol} ${target} from ${describeWhere(where)}${p.source ? ` (source ${p.source})` : ""}${responder}`;
+}
+
+/**
+ * Sends one flow from its namespace (`host` when it names none), with its responder if it has
+ * one. A namespace that is not there fails, naming the flow and the namespace.
+ */
+export async function sendFlow(runner: Runner, p: FlowInputs, host: string | undefined): Promise<ProbeOutcome & { readonly argv: readonly string[] }> {
+  const where = whereOf(p.namespace, host);
+  try {
+    if (!p.responder) return await runProbe(runner, where, specOf(p));
+    return await runProbeWithResponder(runner, where, specOf(p), { netns: whereOf(p.responder.namespace, host), port: p.responder.port ?? p.port ?? 0 });
+  } catch (err) {
+    if (err instanceof MissingNetnsError) throw new Error(`probe ${describeFlow(p, where)}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The namespaces a flow names, each with the property that names it (for check's failures). */
+function namespacesOf(p: FlowInputs, host: string | undefined, at: string): { property: string; name: string }[] {
+  const named = [
+    { property: `${at}namespace`, name: p.namespace },
+    { property: `${at}responder.namespace`, name: p.responder?.namespace },
+    // `host` stands in for a namespace left unset: the netns that plays the host must be there.
+    { property: "host", name: p.namespace === undefined || (p.responder !== undefined && p.responder.namespace === undefined) ? host : undefined },
+  ];
+  return named.filter((n): n is { property: string; name: string } => n.name !== undefined && !isUnknown(n.name));
+}
+
+/**
+ * check's look at the kernel: every namespace the flows name must exist, so `pulumi preview`
+ * already refuses a probe from nowhere. Skipped when the SDK says a namespace may be made by
+ * this program (NAMESPACES_PENDING_KEY) and when the machine cannot be reached.
+ */
+export async function missingNamespaces(runner: Runner, flows: readonly FlowInputs[], host: string | undefined, at: (i: number) => string): Promise<{ property: string; reason: string }[]> {
+  const wanted = flows.flatMap((f, i) => namespacesOf(f, host, at(i)));
+  if (wanted.length === 0) return [];
+  let present: Set<string>;
+  try {
+    present = new Set(await listNetns(runner));
+  } catch (err) {
+    if (isUnreachable(err)) return [];
+    throw err;
+  }
+  const failures = wanted.filter((w) => !present.has(w.name)).map((w) => ({ property: w.property, reason: new MissingNetnsError(w.name).message }));
+  return failures.filter((f, i) => failures.findIndex((g) => g.property === f.property) === i);
+}
+
+/** check(): the schema, then (unless pending) the namespaces on the kernel. */
+export async function checkFlows<T extends z.ZodTypeAny>(runner: Runner, schema: T, news: Props, flowsOf: (inputs: z.infer<T>) => { flows: readonly FlowInputs[]; host: string | undefined; at: (i: number) => string }): Promise<pulumi.dynamic.CheckResult> {
+  const { [NAMESPACES_PENDING_KEY]: pending, ...rest } = news;
+  const result = checkWith(schema, rest);
+  const known = schema.safeParse(result.inputs ?? {});
+  if (result.failures?.length || !known.success || pending === true) return result;
+  const { flows, host, at } = flowsOf(known.data);
+  const failures = await missingNamespaces(runner, flows, host, at);
+  return failures.length ? { failures } : result;
 }
 
 /** The sentence `pulumi up` fails with: what was sent, from where, what came back, and the likely hop. */
-export async function mismatchMessage(runner: Runner, p: ProbeInputs, where: Netns, outcome: ProbeOutcome & { readonly argv: readonly string[] }): Promise<string> {
+export async function mismatchMessage(runner: Runner, p: FlowInputs, where: Netns, outcome: ProbeOutcome & { readonly argv: readonly string[] }): Promise<string> {
   const head = `probe ${describeFlow(p, where)}: expected ${p.expect}, observed ${flowResult(outcome).observed}: ${outcome.detail} (sent with: ${outcome.argv.join(" ")})`;
   if (outcome.evidence === "error") return head;
   const route = await routeHint(runner, where, p.address, p.source);
@@ -78,6 +153,8 @@ export async function mismatchMessage(runner: Runner, p: ProbeInputs, where: Net
   let hop: string;
   if (outcome.reached) hop = "nothing on the way filters this flow";
   else if (!route.routed) hop = `likely hop: the source namespace itself, which has no route to ${p.address}`;
+  // Only with a responder is a refusal "blocked": the responder would have taken the flow.
+  else if (outcome.evidence === "refused") hop = "likely hop: a firewall on the way that rejects it";
   else if (outcome.from) hop = `likely hop: ${outcome.from}, which sent the ICMP error`;
   else if (route.gateway) hop = `likely hop: the gateway ${route.gateway} or beyond (a drop, or no route back)`;
   else hop = `likely hop: the target or its link (no answer on a directly connected network)`;
@@ -94,11 +171,11 @@ export class ProbeProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
   async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
-    return checkWith(probeInputs, news);
+    return checkFlows(this.runner, probeInputs, news, (p) => ({ flows: [p], host: p.host, at: () => "" }));
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
-    const fields = ["namespace", "host", "protocol", "address", "port", "expect", "source", "count", "timeout"] as const;
+    const fields = ["namespace", "host", "protocol", "address", "port", "expect", "source", "count", "timeout", "responder"] as const;
     const changed = fields.some((f) => isUnknown(news[f]) || JSON.stringify(olds[f]) !== JSON.stringify(news[f]));
     // A refresh that saw the flow differ from `expect` leaves that in `observed`: prove it again.
     const drifted = olds.observed !== undefined && olds.observed !== news.expect;
@@ -117,8 +194,7 @@ export class ProbeProvider implements pulumi.dynamic.ResourceProvider {
 
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
     const stored = probeInputs.parse(props);
-    const outcome = await runProbe(this.runner, whereOf(stored.namespace, stored.host), specOf(stored));
-    return { id, props: this.outputs(stored, outcome) };
+    return { id, props: this.outputs(stored, await sendFlow(this.runner, stored, stored.host)) };
   }
 
   async delete(): Promise<void> {
@@ -127,7 +203,7 @@ export class ProbeProvider implements pulumi.dynamic.ResourceProvider {
 
   private async prove(inputs: ProbeInputs): Promise<ProbeOutputs> {
     const where = whereOf(inputs.namespace, inputs.host);
-    const outcome = await runProbe(this.runner, where, specOf(inputs));
+    const outcome = await sendFlow(this.runner, inputs, inputs.host);
     if (misbehaves(inputs, outcome)) throw new Error(await mismatchMessage(this.runner, inputs, where, outcome));
     return this.outputs(inputs, outcome);
   }

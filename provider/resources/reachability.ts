@@ -1,9 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { Runner } from "../exec";
-import { runProbe } from "../kernel";
-import { checkWith, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
-import { flowInputs, flowResult, mismatchMessage, misbehaves, specOf, type FlowResult } from "./probe";
+import { idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { checkFlows, flowInputs, flowResult, mismatchMessage, misbehaves, sendFlow, type FlowResult } from "./probe";
 import { isUnknown, netnsName } from "./validation";
 
 export const reachabilityInputs = z.object({
@@ -35,6 +34,20 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
   return results;
 }
 
+/** A promise's value or its error's message: one flow's failure does not hide the others'. */
+async function settled<T>(work: Promise<T>): Promise<{ value?: T; error?: string }> {
+  try {
+    return { value: await work };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function failOnErrors(outcomes: readonly { error?: string }[], what: string): void {
+  const errors = outcomes.flatMap((o, i) => (o.error !== undefined ? [`flows[${i}]: ${o.error}`] : []));
+  if (errors.length) throw new Error(`${errors.length} of ${outcomes.length} ${what}:\n${errors.join("\n")}`);
+}
+
 /**
  * Many declared flows as one resource: a network policy's table of flows, proven with real
  * packets side by side on create, update and refresh, as a Probe proves one. One resource is
@@ -45,7 +58,7 @@ export class ReachabilityProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
   async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
-    return checkWith(reachabilityInputs, news);
+    return checkFlows(this.runner, reachabilityInputs, news, (r) => ({ flows: r.flows, host: r.host, at: (i) => `flows[${i}].` }));
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
@@ -67,7 +80,9 @@ export class ReachabilityProvider implements pulumi.dynamic.ResourceProvider {
 
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
     const stored = reachabilityInputs.parse(props);
-    const results = await mapLimited(stored.flows, stored.parallel, async (flow) => flowResult(await runProbe(this.runner, whereOf(flow.namespace, stored.host), specOf(flow))));
+    const sent = await mapLimited(stored.flows, stored.parallel, (flow) => settled(sendFlow(this.runner, flow, stored.host)));
+    failOnErrors(sent, "flows could not be sent");
+    const results = sent.map((s) => flowResult(s.value!));
     return { id, props: { ...stored, results, schemaVersion: SCHEMA_VERSION } };
   }
 
@@ -76,13 +91,18 @@ export class ReachabilityProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   private async prove(inputs: ReachabilityInputs): Promise<ReachabilityOutputs> {
-    const outcomes = await mapLimited(inputs.flows, inputs.parallel, async (flow) => {
-      const where = whereOf(flow.namespace, inputs.host);
-      const outcome = await runProbe(this.runner, where, specOf(flow));
-      return { result: flowResult(outcome), problem: misbehaves(flow, outcome) ? await mismatchMessage(this.runner, flow, where, outcome) : undefined };
-    });
-    const problems = outcomes.flatMap((o, i) => (o.problem ? [`flows[${i}]: ${o.problem}`] : []));
+    const outcomes = await mapLimited(inputs.flows, inputs.parallel, (flow) =>
+      settled(
+        (async () => {
+          const where = whereOf(flow.namespace, inputs.host);
+          const outcome = await sendFlow(this.runner, flow, inputs.host);
+          return { result: flowResult(outcome), problem: misbehaves(flow, outcome) ? await mismatchMessage(this.runner, flow, where, outcome) : undefined };
+        })(),
+      ),
+    );
+    // A flow that could not be sent (its namespace missing) is named like one that misbehaved.
+    const problems = outcomes.flatMap((o, i) => (o.error ? [`flows[${i}]: ${o.error}`] : o.value?.problem ? [`flows[${i}]: ${o.value.problem}`] : []));
     if (problems.length) throw new Error(`${problems.length} of ${inputs.flows.length} flows did not behave as declared:\n${problems.join("\n")}`);
-    return { ...inputs, results: outcomes.map((o) => o.result), schemaVersion: SCHEMA_VERSION };
+    return { ...inputs, results: outcomes.map((o) => o.value!.result), schemaVersion: SCHEMA_VERSION };
   }
 }

@@ -231,3 +231,28 @@ describeAsRoot("every case fails `pulumi preview` and leaves the sandbox as it w
     clean++;
   });
 });
+
+// issue 20: probes
+// A probe (or a Reachability flow) from a namespace that does not exist: refused by check where
+// the kernel can be read, so `pulumi preview` names the namespace, with no stack trace.
+const probeCases = [
+  { what: "a probe from a namespace that does not exist", resource: "p", field: "namespace", code: `new hostnet.Probe("p", { namespace: "nosuch", protocol: "udp", address: "10.0.3.2", port: 53, expect: "reachable" });` },
+  { what: "a Reachability flow from a namespace that does not exist", resource: "r", field: "flows[1].namespace", code: `new hostnet.Reachability("r", { flows: [{ protocol: "icmp", address: "127.0.0.1", expect: "reachable" }, { namespace: "nosuch", protocol: "tcp", address: "10.0.3.2", port: 80, expect: "reachable" }] });` },
+];
+
+describeAsRoot("issue 20: probes: a missing source namespace fails `pulumi preview`, naming it", () => {
+  const ctx = useSandbox();
+  const project = new PulumiProject(ctx, "bad-input-probes");
+  beforeAll(() => project.init());
+  afterAll(() => project.cleanup());
+
+  test.each(probeCases)("$what", async ({ resource, field, code }) => {
+    project.writeProgram(code);
+    const result = await project.preview();
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(propertyLine(resource, field));
+    expect(result.output).toContain("netns nosuch does not exist (`ip netns list` shows the names there)");
+    expect(result.output).not.toMatch(/Exception calling application|Unhandled exception|TypeError|ReferenceError|\n\s+at .*\.(js|ts):\d+/);
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+});

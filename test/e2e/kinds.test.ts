@@ -15,6 +15,10 @@ new hostnet.Macvlan("k-mv2", { name: "mv0", namespace: ns2.name, parent: parent.
 const br = new hostnet.Bridge("k-br", { name: "k-br" });
 new hostnet.Tap("k-tap", { name: "k-tap0", master: br.name, user: 0, mtu: 1400 });
 new hostnet.RoutingRule("k-rule", { from: "10.90.0.0/24", table: 100, priority: 1000 });
+// Actions iproute2 6.1 prints as numbers (6, 7, 8) with -N: read back as their names, no drift.
+new hostnet.RoutingRule("k-blackhole", { namespace: ns1.name, from: "10.91.0.0/24", action: "blackhole", priority: 1100 });
+new hostnet.RoutingRule("k-unreachable", { namespace: ns1.name, from: "fd00:91::/64", action: "unreachable", priority: 1101 });
+new hostnet.RoutingRule("k-prohibit", { from: "10.92.0.0/24", action: "prohibit", priority: 1102 });
 new hostnet.Neighbor("k-nb", { namespace: ns1.name, device: mv1.name, address: "10.90.0.9", mac: "02:00:00:00:00:09" });
 `;
 
@@ -73,6 +77,22 @@ describeAsRoot("macvlan, tap, routing rule and neighbour through pulumi", () => 
 
     const again = await project.up();
     expect(again.stdout).not.toMatch(/\b(updated|created|deleted|replaced)\b/);
+    // Refresh finds nothing changed (the blackhole, unreachable and prohibit rules included), and preview agrees.
+    expect(refreshed((await project.refresh()).stdout)).toEqual({ updated: [], deleted: [] });
+    expect((await project.preview(["--expect-no-changes"])).code).toBe(0);
+  });
+
+  test("gc lists the blackhole and unreachable rules of a netns whose resources left the state as orphans of ours, and --delete removes them", async () => {
+    const urn = "urn:pulumi:test::kinds::pulumi-nodejs:dynamic/hostnet:Namespace::k-ns1";
+    const deleted = await project.cli(["state", "delete", urn, "--target-dependents", "--yes", "--stack", "test"]);
+    expect(deleted.code).toBe(0);
+    const dry = await project.hostnet(["gc", "--stack", project.qualifiedStack]);
+    expect(dry.code).toBe(0);
+    const rules = dry.stdout.split("\n").filter((l) => l.startsWith("orphan rule ")).map((l) => l.slice(0, l.indexOf(": "))).sort();
+    expect(rules).toEqual(["orphan rule rule ipv4 from 10.91.0.0/24 priority 1100 blackhole (netns k-ns1)", "orphan rule rule ipv6 from fd00:91::/64 priority 1101 unreachable (netns k-ns1)"]);
+    expect(dry.stdout).toMatch(/^orphan netns netns k-ns1: /m);
+    expect((await project.hostnet(["gc", "--stack", project.qualifiedStack, "--delete"])).code).toBe(0);
+    expect(await ip("netns", "list")).not.toContain("k-ns1");
   });
 
   test("destroy leaves the sandbox as it was", async () => {

@@ -69,6 +69,69 @@ describeAsRoot("probe provider on the kernel", () => {
     await expect(p.create(await inputs({ namespace: "pa", protocol: "tcp", address: "10.91.0.2", port: 8080, source: "10.91.0.77", expect: "blocked" }))).rejects.toThrow(/bind failed: Cannot assign requested address/);
   });
 
+  test("a probe from a namespace that does not exist: check names it, create and read fail naming it", async () => {
+    const p = probe();
+    for (const protocol of ["udp", "tcp"]) {
+      const flow = { namespace: "nosuch", protocol, address: "10.91.0.2", port: 53, expect: "reachable" };
+      const checked = await p.check!({}, flow);
+      expect(checked.failures).toEqual([{ property: "namespace", reason: "netns nosuch does not exist (`ip netns list` shows the names there)" }]);
+      // Made by the same program, as a preview may say: left to create, which names it.
+      const pending = await inputs({ ...flow, __hostnetNamespacesPending: true });
+      expect(pending).not.toHaveProperty("__hostnetNamespacesPending");
+      await expect(p.create(pending)).rejects.toThrow(`probe ${protocol} 10.91.0.2:53 from netns nosuch: netns nosuch does not exist`);
+      await expect(p.read!("probe/nosuch", { ...pending, observed: "reachable", evidence: "refused", detail: "" })).rejects.toThrow(/from netns nosuch: netns nosuch does not exist/);
+    }
+    const missingResponder = await p.check!({}, { namespace: "pa", protocol: "tcp", address: "10.91.0.2", port: 80, expect: "reachable", responder: { namespace: "gone" } });
+    expect(missingResponder.failures).toEqual([{ property: "responder.namespace", reason: expect.stringContaining("netns gone does not exist") }]);
+
+    const set = makeProviders(ctx.sandbox.runner).reachability;
+    const flows = [{ namespace: "pa", protocol: "icmp", address: "10.91.0.2", expect: "reachable" }, { namespace: "nosuch", protocol: "udp", address: "10.91.0.2", port: 53, expect: "reachable" }];
+    expect((await set.check!({}, { flows })).failures).toEqual([{ property: "flows[1].namespace", reason: expect.stringContaining("netns nosuch does not exist") }]);
+    const checked = (await set.check!({}, { flows, __hostnetNamespacesPending: true })).inputs!;
+    await expect(set.create(checked)).rejects.toThrow(/^1 of 2 flows did not behave as declared:\nflows\[1\]: probe udp 10.91.0.2:53 from netns nosuch: netns nosuch does not exist/);
+  });
+
+  test("a responder makes an unlistened port definite, and tells a firewall's reject from the target's own", async () => {
+    const p = probe();
+    const flow = (protocol: string, port: number, more: Record<string, unknown> = {}) => inputs({ namespace: "pa", protocol, address: "10.91.0.2", port, expect: "reachable", ...more });
+    const inPb = { responder: { namespace: "pb" } };
+    // Without a responder, nothing listening reads as "refused", and says what else it may be.
+    const plain = (await p.create(await flow("tcp", 9090))).outs;
+    expect(plain).toMatchObject({ observed: "reachable", evidence: "refused", detail: "connection refused by 10.91.0.2: nothing listens on port 9090, or a firewall rejects with a tcp reset; the two look the same from here (a responder tells them apart)" });
+    // With one, the packets are seen arriving in pb, from pa's address.
+    for (const [protocol, port] of [["tcp", 9090], ["udp", 5353]] as const) {
+      const outs = (await p.create(await flow(protocol, port, inPb))).outs;
+      expect(outs).toMatchObject({ observed: "reachable", evidence: "answer", detail: `arrived at the responder on ${protocol} port ${port} in netns pb, from 10.91.0.1` });
+    }
+    // A firewall in pb that rejects: the same reset as before without a responder; with one, blocked.
+    await ctx.sandbox.run(["nft", "-f", "-"], { netns: "pb", stdin: "table inet probe-test {\n chain input {\n type filter hook input priority 0;\n tcp dport 9091 reject with tcp reset\n udp dport 5354 reject\n }\n}\n" });
+    try {
+      expect((await p.create(await flow("tcp", 9091))).outs).toMatchObject({ observed: "reachable", evidence: "refused" });
+      expect((await p.create(await flow("tcp", 9091, { ...inPb, expect: "blocked" }))).outs).toMatchObject({
+        observed: "blocked",
+        evidence: "refused",
+        detail: "connection refused, and nothing arrived at the responder on tcp port 9091 in netns pb: a firewall on the way rejects it, or the packets go elsewhere (10.91.0.2 is not in that namespace, or a DNAT changes the port (set responder.port))",
+      });
+      await expect(p.create(await flow("udp", 5354, inPb))).rejects.toThrow(/expected reachable, observed blocked: ICMP port unreachable from 10.91.0.2, and nothing arrived at the responder on udp port 5354 in netns pb: .*likely hop: a firewall on the way that rejects it/);
+    } finally {
+      await ctx.sandbox.run(["nft", "delete", "table", "inet", "probe-test"], { netns: "pb" });
+    }
+    // A DNAT in pb that moves the port: the responder listens where the packets arrive (responder.port).
+    await ctx.sandbox.run(["nft", "-f", "-"], { netns: "pb", stdin: "table ip probe-nat {\n chain pre {\n type nat hook prerouting priority -100;\n tcp dport 9092 redirect to :9093\n }\n}\n" });
+    try {
+      expect((await p.create(await flow("tcp", 9092, { responder: { namespace: "pb", port: 9093 } }))).outs).toMatchObject({ observed: "reachable", detail: "arrived at the responder on tcp port 9093 in netns pb, from 10.91.0.1" });
+      expect((await p.create(await flow("tcp", 9092, { ...inPb, expect: "blocked" }))).outs).toMatchObject({ observed: "blocked", detail: expect.stringContaining("a DNAT changes the port (set responder.port)") });
+    } finally {
+      await ctx.sandbox.run(["nft", "delete", "table", "ip", "probe-nat"], { netns: "pb" });
+    }
+    // A port something listens on already needs no responder: it says so rather than steal it.
+    await expect(p.create(await flow("tcp", 8080, inPb))).rejects.toThrow(/start a responder on tcp port 8080 in netns pb: .*Address already in use \(something listens there already/);
+    await expect(p.create(await flow("tcp", 80, { responder: { namespace: "gone" }, __hostnetNamespacesPending: true }))).rejects.toThrow("probe tcp 10.91.0.2:80 from netns pa (responder in netns gone): netns gone does not exist");
+    // Every responder was stopped by its pid and its files removed: only the peer service runs.
+    expect((await ip("netns", "pids", "pb")).trim().split("\n").filter(Boolean)).toHaveLength(1);
+    expect((await ctx.sandbox.run(["find", "/run/pulumi-hostnet", "-name", "responder-*"])).trim()).toBe("");
+  });
+
   test("read shows a route deleted by hand as drift; diff asks for an update; nothing is left running", async () => {
     const p = probe();
     const flow = await inputs({ namespace: "pa", protocol: "icmp", address: "10.92.0.9", expect: "blocked", timeout: 1 });

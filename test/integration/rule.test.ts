@@ -1,5 +1,6 @@
 // RoutingRule provider against the real kernel with real packets: traffic from one source
 // leaves by one uplink (table 100), from another source by the other (table 200).
+import { findOrphans, removeOrphans } from "../../provider/housekeeping/gc";
 import { makeProviders } from "../../provider/resources";
 import { describeAsRoot, useSandbox } from "../support/guard";
 
@@ -112,6 +113,42 @@ describeAsRoot("routing rule provider on the kernel", () => {
 
     const named = (await rule.check!({}, { from: "10.60.0.4", table: "no-such-table", priority: 3001 })).inputs!;
     await expect(rule.create(named)).rejects.toThrow(/lookup no-such-table protocol 212: .*invalid table ID/);
+  });
+
+  test("blackhole, unreachable and prohibit rules (printed by iproute2 as numbers 6, 7, 8) read back without drift, and gc lists them as ours", async () => {
+    const { rule } = providers();
+    // A netns tagged as a stack's own (its lo's alias), as a Namespace resource leaves it.
+    await ip("netns", "add", "rules-ns");
+    await ip("-n", "rules-ns", "link", "set", "lo", "alias", "hostnet:rules-it/test/rules-ns");
+    const made = [];
+    for (const [i, action] of (["blackhole", "unreachable", "prohibit"] as const).entries()) {
+      for (const from of [`10.61.${i}.0/24`, `fd00:61:${i + 1}::/64`]) {
+        const inputs = (await rule.check!({}, { namespace: "rules-ns", from, action, priority: 4000 + i })).inputs!;
+        made.push({ inputs, created: await rule.create(inputs) });
+      }
+    }
+    // What iproute2 prints for them with -N: the action's number, which read must take as its name.
+    const printed = JSON.parse(await ip("-n", "rules-ns", "-N", "-4", "-j", "rule", "show", "priority", "4000")) as Array<Record<string, unknown>>;
+    expect(printed[0]).toMatchObject({ action: "6", protocol: "212" });
+    for (const { inputs, created } of made) {
+      const read = await rule.read!(created.id, created.outs);
+      expect(read.props).toMatchObject({ action: inputs.action });
+      expect((await rule.diff!(created.id, read.props!, inputs)).changes).toBe(false);
+    }
+    // With the netns's resource gone from the state, gc names each rule (and the netns) as an orphan.
+    const { orphans } = await findOrphans(ctx.sandbox.runner, { tagPrefix: "hostnet:rules-it/test/", held: { tags: new Set(), ids: new Set(), resources: 0 } });
+    const rulesFound = orphans.filter((o) => o.kind === "rule").map((o) => o.what).sort();
+    expect(rulesFound).toEqual([
+      "rule ipv4 from 10.61.0.0/24 priority 4000 blackhole (netns rules-ns)",
+      "rule ipv4 from 10.61.1.0/24 priority 4001 unreachable (netns rules-ns)",
+      "rule ipv4 from 10.61.2.0/24 priority 4002 prohibit (netns rules-ns)",
+      "rule ipv6 from fd00:61:1::/64 priority 4000 blackhole (netns rules-ns)",
+      "rule ipv6 from fd00:61:2::/64 priority 4001 unreachable (netns rules-ns)",
+      "rule ipv6 from fd00:61:3::/64 priority 4002 prohibit (netns rules-ns)",
+    ].sort());
+    expect(await removeOrphans(orphans.filter((o) => o.kind === "rule"), () => undefined)).toEqual([]);
+    expect((await ip("-n", "rules-ns", "rule", "show")).match(/proto 212/g)).toBeNull();
+    await ip("netns", "delete", "rules-ns");
   });
 
   test("the sandbox is left as it was once the test's own uplinks are gone", async () => {

@@ -1,7 +1,7 @@
 // Probe without a kernel: the argv it sends, how ping's and nc's words are read, check, diff,
 // and the message `pulumi up` fails with.
 import { CommandError, FakeRunner } from "../../provider/exec";
-import { parseNc, parsePing, probeCommand, routeHint, type ProbeSpec } from "../../provider/kernel";
+import { arrivalIn, judgeByArrival, MissingNetnsError, parseNc, parsePing, probeCommand, responderArgv, routeHint, runProbe, type ProbeSpec } from "../../provider/kernel";
 import { makeProviders } from "../../provider/resources";
 
 const tcp: ProbeSpec = { protocol: "tcp", address: "10.0.3.2", port: 80, count: 1, timeout: 2 };
@@ -39,7 +39,12 @@ describe("probe outcomes, from the words measured here (iputils 20221126, netcat
 
   test("nc, tcp: an accepted connection and a reset both reach the target's stack", () => {
     expect(parseNc(0, "Connection to 10.0.3.2 80 port [tcp/*] succeeded!\n", tcp)).toMatchObject({ reached: true, evidence: "answer" });
-    expect(parseNc(1, "nc: connect to 10.0.3.2 port 80 (tcp) failed: Connection refused\n", tcp)).toMatchObject({ reached: true, evidence: "refused" });
+    // A firewall's `reject with tcp reset` reads the same: the words say so.
+    expect(parseNc(1, "nc: connect to 10.0.3.2 port 80 (tcp) failed: Connection refused\n", tcp)).toEqual({
+      reached: true,
+      evidence: "refused",
+      detail: "connection refused by 10.0.3.2: nothing listens on port 80, or a firewall rejects with a tcp reset; the two look the same from here (a responder tells them apart)",
+    });
     expect(parseNc(1, "nc: connect to 10.0.3.2 port 81 (tcp) timed out: Operation now in progress\n", tcp)).toMatchObject({ reached: false, evidence: "nothing" });
     expect(parseNc(1, "nc: connect to 10.9.9.2 port 80 (tcp) failed: Network is unreachable\n", tcp)).toMatchObject({ evidence: "no-route" });
     expect(parseNc(1, "nc: connect to 10.9.7.1 port 80 (tcp) failed: No route to host\n", tcp)).toMatchObject({ reached: false, evidence: "unreachable" });
@@ -47,7 +52,7 @@ describe("probe outcomes, from the words measured here (iputils 20221126, netcat
   });
 
   test("nc, udp: a silent exit 1 is the target's ICMP port unreachable; success means nothing came back", () => {
-    expect(parseNc(1, "", udp)).toMatchObject({ reached: true, evidence: "refused" });
+    expect(parseNc(1, "", udp)).toMatchObject({ reached: true, evidence: "refused", detail: expect.stringContaining("nothing listens on port 53, or a firewall rejects with an icmp port unreachable; the two look the same from here") });
     expect(parseNc(0, "Connection to 10.0.3.2 53 port [udp/*] succeeded!\n", udp)).toMatchObject({ reached: false, evidence: "nothing" });
     expect(parseNc(1, "nc: connect to 10.9.9.2 port 53 (udp) failed: Network is unreachable\n", udp)).toMatchObject({ evidence: "no-route" });
   });
@@ -58,6 +63,59 @@ describe("probe outcomes, from the words measured here (iputils 20221126, netcat
     expect(routed.lines).toEqual(["ip -json -n a route get 10.9.7.1"]);
     const none = new FakeRunner().on(["ip"], new CommandError(["ip"], 2, "RTNETLINK answers: Network is unreachable\nCommand failed -:1\n"));
     expect(await routeHint(none, "a", "10.9.9.3", "10.9.0.1")).toEqual({ routed: false, text: "RTNETLINK answers: Network is unreachable" });
+  });
+});
+
+describe("a missing source namespace", () => {
+  // `ip netns exec` of a missing name: exit 255 and these words, which nc -u would read as a silent port unreachable.
+  const missing = new CommandError(["ip", "netns", "exec", "gone"], 255, 'Cannot open network namespace "gone": No such file or directory\n');
+
+  test.each([tcp, udp, icmp])("fails the probe, naming it ($protocol)", async (spec) => {
+    const runner = new FakeRunner().on(spec.protocol === "icmp" ? ["ping"] : ["nc"], missing);
+    await expect(runProbe(runner, "gone", spec)).rejects.toThrow(new MissingNetnsError("gone"));
+  });
+
+  test("check refuses it where the kernel can be read; one the program may make (a preview says so) is left to create", async () => {
+    const runner = new FakeRunner().on(["ip", "-json", "netns", "list"], { stdout: '[{"name":"web"}]\n', stderr: "" });
+    const p = makeProviders(runner).probe;
+    const flow = { namespace: "gone", protocol: "udp", address: "10.0.3.2", port: 53, expect: "reachable" };
+    expect((await p.check!({}, flow)).failures).toEqual([{ property: "namespace", reason: "netns gone does not exist (`ip netns list` shows the names there)" }]);
+    expect((await p.check!({}, { ...flow, namespace: "web" })).failures).toBeUndefined();
+    const pending = await p.check!({}, { ...flow, __hostnetNamespacesPending: true });
+    expect(pending.inputs).toMatchObject({ namespace: "gone" });
+    expect(pending.inputs).not.toHaveProperty("__hostnetNamespacesPending");
+    // Without a namespace the flow leaves from `host`, which must exist too.
+    expect((await p.check!({}, { ...flow, namespace: undefined, host: "lab" })).failures).toEqual([{ property: "host", reason: expect.stringContaining("netns lab does not exist") }]);
+  });
+});
+
+describe("responder", () => {
+  test("socat listens for both families on the port, logs arrivals, and ends by itself", () => {
+    expect(responderArgv({ netns: "web", protocol: "tcp", port: 80, lifetime: 7.5 }).join(" ")).toBe("socat -d -d -u -T 8 TCP6-LISTEN:80,ipv6only=0,reuseaddr,accept-timeout=8 OPEN:/dev/null");
+    expect(responderArgv({ netns: "web", protocol: "udp", port: 53, lifetime: 7 }).join(" ")).toBe("socat -d -d -u -T 7 UDP6-RECV:53,ipv6only=0 OPEN:/dev/null");
+  });
+
+  test("an arrival is read from socat's log (socat 1.7.4), IPv4 as itself", () => {
+    const tcpLog = "2026/12/02 17:37:19 socat[11212] N listening on AF=10 [0000:0000:0000:0000:0000:0000:0000:0000]:8080\n2026/12/02 17:37:20 socat[11212] N accepting connection from AF=10 [0000:0000:0000:0000:0000:ffff:0a4d:0001]:36352 on AF=10 [0000:0000:0000:0000:0000:ffff:0a4d:0001]:8080\n";
+    expect(arrivalIn(tcpLog)).toBe("10.77.0.1");
+    expect(arrivalIn("socat[1] N received packet with 1 bytes from AF=10 [fd00:0000:0000:0000:0000:0000:0000:0001]:45574\n")).toBe("fd00::1");
+    expect(arrivalIn("socat[1] N listening on AF=10 [0000:0000:0000:0000:0000:0000:0000:0000]:8080\n")).toBeUndefined();
+  });
+
+  test("what the sender saw is judged by what arrived", () => {
+    const place = { netns: "web", port: 80 };
+    const refused = parseNc(1, "nc: connect to 10.0.3.2 port 80 (tcp) failed: Connection refused\n", tcp);
+    expect(judgeByArrival(refused, "10.0.3.1", tcp, place)).toEqual({ reached: true, evidence: "answer", detail: "arrived at the responder on tcp port 80 in netns web, from 10.0.3.1" });
+    expect(judgeByArrival(refused, undefined, tcp, place)).toMatchObject({ reached: false, evidence: "refused", detail: expect.stringContaining("a firewall on the way rejects it") });
+    const accepted = parseNc(0, "Connection to 10.0.3.2 80 port [tcp/*] succeeded!\n", tcp);
+    expect(judgeByArrival(accepted, undefined, tcp, place)).toMatchObject({ reached: false, detail: expect.stringContaining("but nothing arrived at the responder on tcp port 80 in netns web: something else answers (a proxy on the way") });
+    const silent = parseNc(0, "", udp);
+    expect(judgeByArrival(silent, undefined, udp, place)).toEqual(silent);
+  });
+
+  test("check: tcp and udp only", async () => {
+    const result = await makeProviders(new FakeRunner()).probe.check!({}, { protocol: "icmp", address: "10.0.3.2", expect: "reachable", responder: { namespace: "web" } });
+    expect(result.failures).toEqual([expect.objectContaining({ property: "responder", reason: expect.stringMatching(/tcp and udp/) })]);
   });
 });
 
@@ -132,6 +190,7 @@ describe("Reachability provider", () => {
     const runner = new FakeRunner()
       .on(["ping"], { stdout: "1 packets transmitted, 1 received\n", stderr: "" })
       .on(["nc"], new CommandError(["nc"], 1, "nc: connect to 10.0.3.2 port 80 (tcp) timed out: Operation now in progress\n"))
+      .on(["ip", "-json", "netns", "list"], { stdout: '[{"name":"web"}]', stderr: "" })
       .on(["ip"], { stdout: JSON.stringify([{ dst: "10.0.3.2", dev: "eth0", prefsrc: "10.0.3.9" }]), stderr: "" });
     const p = makeProviders(runner).reachability;
     const checked = await p.check!({}, { flows: [icmp, tcp, { ...icmp, address: "10.0.3.7" }] });
