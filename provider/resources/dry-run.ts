@@ -5,3 +5,11 @@
  * the other machines' work completes. (A module of its own: the SDK loads nothing else here.)
  */
 export const DRY_RUN_KEY = "__hostnetDryRun";
+
+/**
+ * Set by the SDK on every resource: the property paths of the inputs the program marked
+ * secret ("connection.privateKey", "flows[0].address"). Pulumi hands a dynamic provider's
+ * check plain values, so without it check could not tell a secret from any other value and
+ * would quote it in a failure. Removed by check; never stored.
+ */
+export const SECRET_INPUTS_KEY = "__hostnetSecretInputs";
