@@ -32,7 +32,7 @@ export abstract class HostnetResource extends pulumi.CustomResource {
         // names the machine, so marks made on two machines by one program never read as the same.
         {
           machine: machine.name,
-          connection: pulumi.secret(machine.connection),
+          connection: pulumi.secret(machine.options.gone ? { ...machine.connection, gone: true } : machine.connection),
           ...(rest.tag !== undefined ? { tag: ownershipTag(tagName, machine.name) } : {}),
           // Tells check whether this is a preview (see placed() in provider/resources/machines.ts); never stored.
           [DRY_RUN_KEY]: pulumi.runtime.isDryRun(),
