@@ -2,6 +2,7 @@
 // at call time, so Pulumi's state carries a few lines per kind instead of this implementation.
 import { appendFileSync } from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
+import { exitWithEngine } from "./engine-watch";
 import { ExecaRunner } from "./exec";
 import { makePlacedProviders, type ResourceKind } from "./resources";
 
@@ -34,6 +35,8 @@ function traced(kind: string, provider: pulumi.dynamic.ResourceProvider, file: s
 /** The provider for one kind, sharing one runner (one per remote machine) for the whole provider process. */
 export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
   if (!providers) {
+    // In Pulumi's dynamic-provider host (not in a test or a program): end with the engine.
+    if (/dynamic-provider/.test(process.argv[1] ?? "")) exitWithEngine();
     const made = makePlacedProviders(new ExecaRunner());
     const traceFile = process.env.HOSTNET_TRACE_FILE;
     providers = traceFile
