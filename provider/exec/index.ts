@@ -3,3 +3,4 @@ export * from "./runner";
 export { FakeRunner } from "./fake";
 export * from "./quote";
 export { SshRunner, hostKeyFingerprint, machineLabel, removeStaleSshDirs, type SshConnection } from "./ssh";
+export { admit, refuseWhenStopped, stopNewCommands } from "./shutdown";

@@ -60,8 +60,10 @@ describeAsRoot("the provider process ends with the engine that started it", () =
   const project = usePulumiProject(ctx, `engine${process.pid}`);
   beforeAll(() => {
     ctx.addTeardown(async () => {
+      // After a failure half-way, the leak guard still gets a clean sandbox to judge: best effort.
       await project.hostnet(["recover", "--stack", project.qualifiedStack]);
       await project.cli(["destroy", "--yes", "--skip-preview", "--stack", "test"]);
+      await project.hostnet(["gc", "--stack", project.qualifiedStack, "--delete"]);
     });
   });
   const namespaces = async () => (await ctx.sandbox.run(["ip", "netns", "list"])).split("\n").filter((l) => /^c\d+/.test(l)).length;
