@@ -13,5 +13,5 @@ export { NatRule, NetworkIsolation, PortForward, type FirewallBackend, type NatR
 export { Sysctl, type SysctlArgs } from "./sysctl";
 export { Tap, type TapArgs } from "./tap";
 export { Vxlan, type VxlanArgs } from "./vxlan";
-export { Machine, type ConnectionArgs } from "./machine";
+export { Machine, type ConnectionArgs, type MachineOptions } from "./machine";
 export * from "./network";

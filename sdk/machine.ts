@@ -27,15 +27,28 @@ export interface ConnectionArgs {
   perDialTimeout?: pulumi.Input<number>;
 }
 
+export interface MachineOptions {
+  /**
+   * The machine is gone for good (decommissioned, lost): nothing is asked of it. Its
+   * resources stay in the state as they were until they are removed from the program or
+   * destroyed, which then drops them without reaching it; declaring a new resource on it is
+   * refused. What they made there, should it come back, `pulumi-hostnet gc --machine` lists.
+   */
+  gone?: boolean;
+}
+
 /**
  * A Linux machine that resources act on over SSH. Not an engine resource: a name and a
- * connection that every resource and component takes as `machine`. The connection is stored
- * as a secret in the state; the name shows in ids, ownership tags and error messages.
+ * connection that every resource and component takes as `machine`. The name is the
+ * machine's identity (it shows in ids, ownership tags and error messages): a new address,
+ * port or key for the same name updates its resources in place. The connection is stored
+ * as a secret in the state.
  */
 export class Machine {
   constructor(
     readonly name: string,
     readonly connection: ConnectionArgs,
+    readonly options: MachineOptions = {},
   ) {
     if (typeof name !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/.test(name)) {
       throw new pulumi.RunError(`machine name ${JSON.stringify(name)} may use only letters, digits, '_', '.' and '-' (at most 63), and must not start with '-' or '.'`);

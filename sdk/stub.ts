@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceKind } from "../provider/resources";
-import { DRY_RUN_KEY } from "../provider/resources/dry-run";
+import { DRY_RUN_KEY, SECRET_INPUTS_KEY } from "../provider/resources/dry-run";
 import { ownershipTag, TYPE_MODULE } from "./common";
 import { Machine } from "./machine";
 
@@ -32,7 +32,7 @@ export abstract class HostnetResource extends pulumi.CustomResource {
         // names the machine, so marks made on two machines by one program never read as the same.
         {
           machine: machine.name,
-          connection: pulumi.secret(machine.connection),
+          connection: pulumi.secret(machine.options.gone ? { ...machine.connection, gone: true } : machine.connection),
           ...(rest.tag !== undefined ? { tag: ownershipTag(tagName, machine.name) } : {}),
           // Tells check whether this is a preview (see placed() in provider/resources/machines.ts); never stored.
           [DRY_RUN_KEY]: pulumi.runtime.isDryRun(),
@@ -41,7 +41,8 @@ export abstract class HostnetResource extends pulumi.CustomResource {
     const options = machine ? { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] } : opts;
     const restoreStackTraces = withoutPromiseStackTraces();
     try {
-      super(`pulumi-nodejs:dynamic/${TYPE_MODULE}:${typeName}`, name, { ...rest, ...placement, __provider: providerModule(kind) }, options);
+      const secretInputs = pulumi.output(Promise.all([secretPathsOf(rest, ""), machine ? secretPathsOf(machine.connection, "connection") : []]).then((lists) => lists.flat()));
+      super(`pulumi-nodejs:dynamic/${TYPE_MODULE}:${typeName}`, name, { ...rest, ...placement, [SECRET_INPUTS_KEY]: secretInputs, __provider: providerModule(kind) }, options);
     } catch (err) {
       restoreStackTraces();
       // Made while frames were off: give it the stack of this declaration.
@@ -50,6 +51,20 @@ export abstract class HostnetResource extends pulumi.CustomResource {
     }
     restoreStackTraces();
   }
+}
+
+/**
+ * The property paths ("connection.privateKey", "flows[0].address") of the secret outputs
+ * inside an input value: plain objects and arrays are walked, an Output is judged whole.
+ */
+async function secretPathsOf(value: unknown, path: string): Promise<string[]> {
+  if (pulumi.Output.isInstance(value)) return (await pulumi.isSecret(value)) ? [path] : [];
+  const under = (key: string | number) => (typeof key === "number" ? `${path}[${key}]` : path ? `${path}.${key}` : key);
+  if (Array.isArray(value)) return (await Promise.all(value.map((v: unknown, i) => secretPathsOf(v, under(i))))).flat();
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return (await Promise.all(Object.entries(value).map(([k, v]) => secretPathsOf(v, under(k))))).flat();
+  }
+  return [];
 }
 
 /**

@@ -2,4 +2,5 @@ export * from "./errors";
 export * from "./runner";
 export { FakeRunner } from "./fake";
 export * from "./quote";
-export { SshRunner, machineLabel, removeStaleSshDirs, type SshConnection } from "./ssh";
+export { SshRunner, hostKeyFingerprint, machineLabel, removeStaleSshDirs, type SshConnection } from "./ssh";
+export { admit, refuseWhenStopped, stopNewCommands } from "./shutdown";

@@ -1,4 +1,5 @@
 import { CommandError } from "./errors";
+import { refuseWhenStopped } from "./shutdown";
 
 /** One command to run: an argv array (never a shell string), optionally inside a named netns. */
 export interface Command {
@@ -57,6 +58,7 @@ export class ExecaRunner implements Runner {
     const argv = fullArgv(command, this.prefix);
     const [file, ...args] = argv;
     if (!file) throw new Error("empty argv");
+    refuseWhenStopped(fullArgv(command));
     const { execa } = await loadExeca();
     const result = await execa(file, args, {
       input: command.stdin,

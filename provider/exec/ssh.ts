@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,11 +39,35 @@ const SSH_FAILURE = /^ssh: |Permission denied \(|Host key verification failed|ID
 /** Failures before the remote command started: safe to retry once on a fresh connection. */
 const BEFORE_COMMAND = /^ssh: connect|Connection refused|Connection timed out|No route to host|Network is unreachable|kex_exchange_identification|banner exchange|Connection closed by [^\n]* port \d+\s*$|Connection reset by|mux_client|Control socket/m;
 
+/** "SHA256:abc..." of a public key line ("ssh-ed25519 AAAA... comment"), as ssh prints fingerprints. */
+export function hostKeyFingerprint(publicKey: string): string {
+  const blob = publicKey.trim().split(/\s+/)[1] ?? "";
+  return `SHA256:${createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** The declared host key and what the machine presented (when ssh said), for a mismatch. */
+function hostKeyMismatch(stderr: string, hostKey: string): string {
+  const declared = `${hostKey.trim().split(/\s+/)[0] ?? "key"} ${hostKeyFingerprint(hostKey)}`;
+  const presented = /fingerprint for the (\S+) key sent by the remote host is\s+(SHA256:[A-Za-z0-9+/]+)/.exec(stderr);
+  const unknownType = /No (\S+) host key is known/.exec(stderr);
+  const got = presented ? `it presented ${presented[1]} ${presented[2]}` : unknownType ? `it presented an ${unknownType[1]} key, a type the declared one is not` : "it presented another key";
+  return (
+    `host key verification failed: ${got}, but the Machine's declared hostKey is ${declared}. ` +
+    "If the machine was reinstalled or its keys changed, put its new public key (/etc/ssh/ssh_host_*_key.pub, checked on the machine itself) in the Machine's hostKey; " +
+    "if not, something else answers at this address: do not connect"
+  );
+}
+
 function describeSshFailure(stderr: string, connection: SshConnection): string {
-  const words = stderr.trim().split("\n").filter((l) => !/^\*|^@|^Warning: Permanently added/.test(l)).join("; ");
+  // ssh's banner, and its advice about the provider's own temporary known_hosts file, mean nothing to the user.
+  const words = stderr
+    .trim()
+    .split("\n")
+    .filter((l) => !/^\*|^@|^Warning: Permanently added|hostnet-ssh-|^\s*remove with:|hostnet-machine/.test(l))
+    .join("; ");
   if (/Host key verification failed|IDENTIFICATION HAS CHANGED|No \S+ host key is known/.test(stderr)) {
-    const expected = connection.hostKey ? "the declared hostKey" : "ssh's known_hosts";
-    return `host key verification failed: the machine's host key is not ${expected} (check the machine, then correct hostKey or known_hosts): ${words}`;
+    if (connection.hostKey) return hostKeyMismatch(stderr, connection.hostKey);
+    return `host key verification failed: the machine's host key is not the one in ssh's known_hosts (check the machine, then correct known_hosts, or declare its key as hostKey): ${words}`;
   }
   if (/Permission denied \(|Too many authentication failures/.test(stderr)) {
     return `authentication failed for user ${connection.user} (wrong private key, password or agent): ${words}`;

@@ -1,5 +1,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
+import { z } from "zod";
 import { lockFiles, type PulumiCli, type StackRef } from "./stack";
 
 function isJson(file: string): boolean {
@@ -29,6 +31,43 @@ function backupsOf(backendDir: string, stack: StackRef, checkpoint: string): str
   return [`${checkpoint}.bak`, ...backups].filter((f) => existsSync(f) && statSync(f).size > 0).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
 }
 
+/** What Pulumi's file backend writes in a lock file. */
+const lockContent = z.object({ pid: z.number(), hostname: z.string(), username: z.string().optional(), timestamp: z.string().optional() });
+
+/** Whether a process runs (a zombie does not: it has ended, its parent has not yet looked). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses while a lock's holder may still be at work: a `pulumi` process alive on this
+ * machine, or one on another machine, which this one cannot see (unless `force`). Cancelling
+ * an update still running would let two runs write one state.
+ */
+export function refuseLiveLocks(locks: readonly string[], stack: StackRef, force: boolean): void {
+  for (const file of locks) {
+    let holder: z.infer<typeof lockContent>;
+    try {
+      holder = lockContent.parse(JSON.parse(readFileSync(file, "utf8")));
+    } catch {
+      continue; // a cut or unreadable lock file: its writer died mid-write
+    }
+    const who = `process ${holder.pid}${holder.username ? ` of ${holder.username}` : ""} on ${holder.hostname}${holder.timestamp ? `, since ${holder.timestamp}` : ""}`;
+    if (holder.hostname === hostname()) {
+      if (isRunning(holder.pid)) {
+        throw new Error(`recover ${stack.qualified}: the stack's lock is held by ${who}, which is still running: an update is under way. Let it finish, or stop it (kill ${holder.pid}), then recover`);
+      }
+    } else if (!force) {
+      throw new Error(`recover ${stack.qualified}: the stack's lock is held by ${who}: recover cannot tell from here whether it still runs. Run recover there, or pass --force once you know it has ended`);
+    }
+  }
+}
+
 export interface RecoverReport {
   /** A cut file was removed or the checkpoint put back from a backup. */
   readonly repaired: boolean;
@@ -41,9 +80,9 @@ export interface RecoverReport {
  * lock and `pulumi refresh --clear-pending-creates` the creates the killed run left pending.
  * What was made since the restored checkpoint carries this stack's tags: the next `up` adopts
  * it, or `gc` lists it. Refuses when there is nothing to recover (whole checkpoint, no lock),
- * so it is never mistaken for a routine command.
+ * so it is never mistaken for a routine command, and while the lock's holder still runs.
  */
-export async function recover(cli: PulumiCli, stack: StackRef, report: (line: string) => void): Promise<RecoverReport> {
+export async function recover(cli: PulumiCli, stack: StackRef, report: (line: string) => void, options: { force?: boolean } = {}): Promise<RecoverReport> {
   const backendDir = await cli.fileBackend();
   let repaired = false;
   let locked = true; // unknown for other backends: cancel tells
@@ -51,6 +90,8 @@ export async function recover(cli: PulumiCli, stack: StackRef, report: (line: st
     report("backend: not a file backend; no files to repair there (cancel and refresh only)");
   } else {
     report(`backend: ${backendDir}`);
+    // Before anything is repaired: a running update's files are not cut, only being written.
+    refuseLiveLocks(lockFiles(backendDir, stack), stack, options.force === true);
     for (const f of filesUnder(join(backendDir, ".pulumi")).filter((f) => f.endsWith(".attrs") && !isJson(f))) {
       rmSync(f);
       repaired = true;

@@ -1,4 +1,4 @@
-import { CommandError, type Runner } from "../exec";
+import { admit, CommandError, refuseWhenStopped, type Runner } from "../exec";
 
 /**
  * Where a kernel object lives: a named netns, or undefined for the namespace the provider
@@ -41,6 +41,12 @@ export function ipCommands(runner: Runner, netns: Netns, commands: readonly (rea
   if (split.some((c) => c.flags.join(" ") !== flags.join(" "))) return Promise.reject(new Error(`ip commands of one call must share their flags: ${commands.map((c) => c.join(" ")).join("; ")}`));
   const unsafe = split.flatMap((c) => c.words).find((word) => !/^[^\s"'\\#]+$/.test(word));
   if (unsafe !== undefined) return Promise.reject(new Error(`refusing to put ${JSON.stringify(unsafe)} into an ip batch`));
+  // Judged here, in the caller's context (an undo step is let through after a stop); the batch it joins runs admitted.
+  try {
+    refuseWhenStopped(["ip", ...commands.flatMap((c) => c)]);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   // -details changes only what a show prints, and every merged batch prints it: not part of the key.
   const keyFlags = flags.filter((f) => f !== "-details");
   const key = `${netns ?? ""}\u0000${keyFlags.join(" ")}`;
@@ -96,7 +102,7 @@ async function drain(runner: Runner, netns: Netns, flags: readonly string[], que
   while (queue.pending.length > 0) {
     const batch = queue.pending.splice(0);
     try {
-      const notRun = batch.length === 1 && batch[0]!.words.length === 1 ? await runAlone(runner, netns, batch[0]!) : await runBatch(runner, netns, flags, batch);
+      const notRun = await admit(() => (batch.length === 1 && batch[0]!.words.length === 1 ? runAlone(runner, netns, batch[0]!) : runBatch(runner, netns, flags, batch)));
       queue.pending.unshift(...notRun);
     } catch (err) {
       // Settling a settled promise does nothing: this reaches only the calls still waiting.

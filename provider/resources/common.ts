@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { Netns } from "../kernel";
+import { admit } from "../exec";
 import { isUnknown, validate } from "./validation";
 
 /** Bumped when the shape of stored outputs changes, so new code can read old state. */
@@ -55,7 +56,8 @@ export class Rollback {
     const errors: string[] = [];
     for (const step of this.steps.reverse()) {
       try {
-        await step();
+        // Admitted: after the provider stopped new commands (its engine is gone), undo steps still run.
+        await admit(step);
       } catch (err) {
         errors.push((err as Error).message);
       }

@@ -12,3 +12,11 @@ export const DRY_RUN_KEY = "__hostnetDryRun";
  * cannot tell a missing namespace from one not made yet, so check leaves it to create. Never stored.
  */
 export const NAMESPACES_PENDING_KEY = "__hostnetNamespacesPending";
+
+/**
+ * Set by the SDK on every resource: the property paths of the inputs the program marked
+ * secret ("connection.privateKey", "flows[0].address"). Pulumi hands a dynamic provider's
+ * check plain values, so without it check could not tell a secret from any other value and
+ * would quote it in a failure. Removed by check; never stored.
+ */
+export const SECRET_INPUTS_KEY = "__hostnetSecretInputs";

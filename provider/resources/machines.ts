@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { isUnreachable, SshRunner, type Runner } from "../exec";
 import type { Props } from "./common";
-import { DRY_RUN_KEY } from "./dry-run";
-import { connectionInput, isUnknown, machineName, UNKNOWN, validate, type ConnectionInput } from "./validation";
+import { DRY_RUN_KEY, SECRET_INPUTS_KEY } from "./dry-run";
+import { connectionInput, isUnknown, machineName, redactFailures, UNKNOWN, validate, type CheckFailure, type ConnectionInput } from "./validation";
 
 /**
  * A resource's machine: inputs `machine` (its name) and `connection` (how to reach it) place
@@ -17,9 +17,16 @@ export interface Placement {
 }
 
 /** Splits the placement off a resource's properties. */
-function split(props: Props): { placement: { machine?: unknown; connection?: unknown; dryRun?: unknown }; rest: Props } {
-  const { machine, connection, [DRY_RUN_KEY]: dryRun, ...rest } = props;
-  return { placement: { machine, connection, dryRun }, rest };
+function split(props: Props): { placement: { machine?: unknown; connection?: unknown; dryRun?: unknown }; rest: Props; secretPaths: string[] } {
+  const { machine, connection, [DRY_RUN_KEY]: dryRun, [SECRET_INPUTS_KEY]: secrets, ...rest } = props;
+  const secretPaths = Array.isArray(secrets) ? secrets.filter((p): p is string => typeof p === "string") : [];
+  return { placement: { machine, connection, dryRun }, rest, secretPaths };
+}
+
+/** The secret paths inside `connection`, relative to it ("privateKey"); all of it when it is secret whole. */
+function connectionSecrets(secretPaths: readonly string[]): string[] {
+  if (secretPaths.includes("connection")) return Object.keys(connectionInput.shape);
+  return secretPaths.filter((p) => p.startsWith("connection.")).map((p) => p.slice("connection.".length));
 }
 
 function placementOf(props: Props): Placement | undefined {
@@ -28,10 +35,18 @@ function placementOf(props: Props): Placement | undefined {
   return { machine: placement.machine as string, connection: connectionInput.parse(placement.connection) };
 }
 
-/** Same machine: the kernel objects are where they were. */
+/**
+ * Same machine: the kernel objects are where they were. A machine's name is its identity: a
+ * new address, port or key of the same name is a new way to reach the same objects.
+ */
 function sameMachine(a: Placement | undefined, b: Placement | undefined): boolean {
   if (!a || !b) return a === b;
-  return a.machine === b.machine && a.connection.host === b.connection.host && a.connection.port === b.connection.port;
+  return a.machine === b.machine;
+}
+
+/** Machines named gone for this run by the environment (`HOSTNET_GONE_MACHINES=m1,m2 pulumi destroy`). */
+function goneByEnvironment(machine: string): boolean {
+  return (process.env.HOSTNET_GONE_MACHINES ?? "").split(/[\s,]+/).includes(machine);
 }
 
 function withPlacement(props: Props, placement: Placement | undefined): Props {
@@ -46,8 +61,27 @@ function placedId(id: string, placement: Placement | undefined): string {
 /** One runner per machine per provider process: one multiplexed connection each. */
 export class MachineRunners {
   private readonly runners = new Map<string, SshRunner>();
+  /** Each machine's connection as this run's program declares it (seen by check), by name. */
+  private readonly declared = new Map<string, ConnectionInput>();
 
   constructor(private readonly local: Runner) {}
+
+  /** Records how the program declares a machine now: later operations of this run use it. */
+  declare(placement: Placement): void {
+    this.declared.set(placement.machine, placement.connection);
+  }
+
+  /**
+   * Where a stored resource is to be reached now: its machine by name, through the connection
+   * this run's program declares for that name when it declares one (the state may hold an
+   * older address, port or key), else the stored one; gone when the program or the
+   * environment says so.
+   */
+  current(stored: Placement | undefined): Placement | undefined {
+    if (!stored) return undefined;
+    const connection = this.declared.get(stored.machine) ?? stored.connection;
+    return { machine: stored.machine, connection: goneByEnvironment(stored.machine) ? { ...connection, gone: true } : connection };
+  }
 
   forPlacement(placement: Placement | undefined): Runner {
     if (!placement) return this.local;
@@ -76,48 +110,70 @@ export function placed(makeFor: (runner: Runner) => pulumi.dynamic.ResourceProvi
   };
   const local = on(undefined);
 
+  const checkPlaced = async (olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> => {
+    const { placement, rest, secretPaths } = split(news);
+    if (placement.machine === undefined && placement.connection === undefined) return local.check ? local.check(split(olds).rest, rest) : { inputs: rest };
+    const failures = [
+      ...(placement.machine === undefined
+        ? [{ property: "machine", reason: "a connection needs a machine name" }]
+        : validate(machineName, placement.machine).failures.map((f) => ({ property: "machine", reason: f.reason }))),
+      ...validate(connectionInput, placement.connection, connectionSecrets(secretPaths)).failures.map((f) => ({ property: `connection.${f.property}`, reason: f.reason })),
+    ];
+    if (failures.length) return { failures };
+    const unknown = isUnknown(placement.machine) || JSON.stringify(placement.connection ?? {}).includes(UNKNOWN);
+    const where = unknown ? undefined : placementOf(news);
+    if (where) runners.declare(where);
+    if (where?.connection.gone) {
+      // Nothing is asked of a machine that is gone: the resource keeps its state until it is
+      // removed or destroyed, which then leaves the machine alone.
+      if (split(olds).placement.machine !== where.machine) {
+        return { failures: [{ property: "machine", reason: `machine ${where.machine} is declared gone (gone: true): nothing can be made on it; remove this resource, or drop \`gone\` once the machine is back` }] };
+      }
+      return { inputs: { ...rest, machine: where.machine, connection: where.connection } };
+    }
+    if (where) {
+      // Reach the machine now, so `pulumi preview` already names one that cannot be reached,
+      // refuses our key or host key, lacks `ip` or the capabilities we need.
+      try {
+        await runners.ssh(where).connect();
+      } catch (err) {
+        const outage = isUnreachable(err) && placement.dryRun === false;
+        if (!outage) return { failures: [{ property: "machine", reason: (err as Error).message }] };
+      }
+    }
+    const provider = where ? on(where) : local;
+    const result = provider.check ? await provider.check(split(olds).rest, rest) : { inputs: rest };
+    if (result.failures?.length) return result;
+    return { ...result, inputs: { ...(result.inputs ?? rest), machine: placement.machine, connection: where?.connection ?? placement.connection } };
+  };
+
   return {
     async check(olds, news) {
-      const { placement, rest } = split(news);
-      if (placement.machine === undefined && placement.connection === undefined) return local.check ? local.check(split(olds).rest, rest) : { inputs: rest };
-      const failures = [
-        ...(placement.machine === undefined
-          ? [{ property: "machine", reason: "a connection needs a machine name" }]
-          : validate(machineName, placement.machine).failures.map((f) => ({ property: "machine", reason: f.reason }))),
-        ...validate(connectionInput, placement.connection).failures.map((f) => ({ property: `connection.${f.property}`, reason: f.reason })),
-      ];
-      if (failures.length) return { failures };
-      const unknown = isUnknown(placement.machine) || JSON.stringify(placement.connection ?? {}).includes(UNKNOWN);
-      const where = unknown ? undefined : placementOf(news);
-      if (where) {
-        // Reach the machine now, so `pulumi preview` already names one that cannot be reached,
-        // refuses our key or host key, lacks `ip` or the capabilities we need.
-        try {
-          await runners.ssh(where).connect();
-        } catch (err) {
-          const outage = isUnreachable(err) && placement.dryRun === false;
-          if (!outage) return { failures: [{ property: "machine", reason: (err as Error).message }] };
-        }
-      }
-      const provider = where ? on(where) : local;
-      const result = provider.check ? await provider.check(split(olds).rest, rest) : { inputs: rest };
-      if (result.failures?.length) return result;
-      return { ...result, inputs: { ...(result.inputs ?? rest), machine: placement.machine, connection: where?.connection ?? placement.connection } };
+      const { secretPaths } = split(news);
+      const result = await checkPlaced(olds, news);
+      // Whatever check found wrong, a secret input's value is not quoted in it.
+      return result.failures?.length ? { failures: redactFailures(result.failures as CheckFailure[], news, secretPaths) } : result;
     },
 
     async diff(id, olds, news) {
       const before = placementOf(olds);
-      const unknown = JSON.stringify([news.machine, news.connection]).includes(UNKNOWN);
-      const after = unknown ? undefined : placementOf(news);
+      const unknownName = isUnknown(news.machine);
+      const unknownConnection = JSON.stringify(news.connection ?? {}).includes(UNKNOWN);
+      const after = unknownName || unknownConnection ? undefined : placementOf(news);
       const provider = on(before);
       const inner = provider.diff ? await provider.diff(id, split(olds).rest, split(news).rest) : { changes: false };
-      if (unknown || !sameMachine(before, after)) {
+      // The name is known and the same, the connection not known yet (preview): an update in place.
+      if (!unknownName && unknownConnection && before?.machine === news.machine) return { ...inner, changes: true };
+      if (unknownName || !sameMachine(before, after)) {
         // Another machine: make it there, and take it away from here first (its kernel name
         // may be taken on this machine by the new one when both are the same machine).
         return { changes: true, replaces: [...(inner.replaces ?? []), "machine"], deleteBeforeReplace: true };
       }
-      const credentials = JSON.stringify(before?.connection) !== JSON.stringify(after?.connection);
-      return credentials && !inner.changes ? { ...inner, changes: true } : inner;
+      // The same machine reached another way (address, port, key) or declared gone: an update
+      // in place that changes no kernel object, so later operations (deletes too) use it.
+      const connection = JSON.stringify(before?.connection) !== JSON.stringify(after?.connection);
+      if (after?.connection.gone) return { changes: connection || inner.changes === true };
+      return connection && !inner.changes ? { ...inner, changes: true } : inner;
     },
 
     async create(inputs) {
@@ -127,27 +183,32 @@ export function placed(makeFor: (runner: Runner) => pulumi.dynamic.ResourceProvi
     },
 
     async read(id, props) {
-      const where = placementOf(props ?? {});
+      const where = runners.current(placementOf(props ?? {}));
+      if (where?.connection.gone) return { id, props }; // nothing to read there: the state stays as it is
       const provider = on(where);
       if (!provider.read) return { id, props };
       const innerId = where && id.startsWith(`${where.machine}:`) ? id.slice(where.machine.length + 1) : id;
       const result = await provider.read(innerId, split(props ?? {}).rest);
-      return { id: placedId(result.id ?? "", where), props: withPlacement(result.props ?? {}, where) };
+      return { id: placedId(result.id ?? "", where), props: withPlacement(result.props ?? {}, placementOf(props ?? {})) };
     },
 
     async update(id, olds, news) {
       const where = placementOf(news);
+      // A machine gone: the state records it, the machine is not asked.
+      if (where?.connection.gone) return { outs: withPlacement(split(olds).rest, where) };
       const provider = on(where);
       const innerId = where && id.startsWith(`${where.machine}:`) ? id.slice(where.machine.length + 1) : id;
       const inner = provider.diff ? await provider.diff(innerId, split(olds).rest, split(news).rest) : { changes: true };
-      // Only the credentials changed: nothing to do in the kernel; the state takes the new ones.
+      // Only the connection changed: nothing to do in the kernel; the state takes the new one.
       if (!inner.changes || !provider.update) return { outs: withPlacement(split(olds).rest, where) };
       const result = await provider.update(innerId, split(olds).rest, split(news).rest);
       return { outs: withPlacement(result.outs ?? {}, where) };
     },
 
     async delete(id, props) {
-      const where = placementOf(props);
+      const where = runners.current(placementOf(props));
+      // Gone for good: the resource leaves the state; what it made there is for `gc --machine` once the machine is back.
+      if (where?.connection.gone) return;
       const provider = on(where);
       const innerId = where && id.startsWith(`${where.machine}:`) ? id.slice(where.machine.length + 1) : id;
       if (provider.delete) await provider.delete(innerId, split(props).rest);

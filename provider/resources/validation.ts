@@ -167,30 +167,77 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return path.reduce<unknown>((v, key) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined), root);
 }
 
+/** What a message shows in place of a secret input's value. */
+export const SECRET_SHOWN = "[secret]";
+
+/** Inputs that hold credentials: never shown in a message, whether or not they were marked secret. */
+const CREDENTIAL_KEYS = new Set(["privateKey", "privateKeyPassword", "password"]);
+
+/** Whether a property path ("connection.privateKey", "flows[0].address") is, or is under, a secret one. */
+export function isSecretPath(property: string, secretPaths: readonly string[]): boolean {
+  const keys = property.split(/[.[\]]/);
+  if (keys.some((k) => CREDENTIAL_KEYS.has(k))) return true;
+  return secretPaths.some((p) => property === p || property.startsWith(`${p}.`) || property.startsWith(`${p}[`));
+}
+
 /**
  * The reason with the rejected value in it: Pulumi prints nested or unset values as
- * `{<nil>}`, so the message itself must say what was refused.
+ * `{<nil>}`, so the message itself must say what was refused. A secret's value is never
+ * shown, not even a part of it: `(got [secret])`.
  */
-function withValue(message: string, path: readonly PropertyKey[], value: unknown): string {
+function withValue(message: string, path: readonly PropertyKey[], value: unknown, secret: boolean): string {
   // A check of the whole object (no path) names the fields it compares itself.
   if (path.length === 0) return message;
+  if (secret) return `${redact(message, [value])} (got ${SECRET_SHOWN})`;
   const json = value === undefined ? "no value" : JSON.stringify(value);
   const shown = json.length > 200 ? `${json.slice(0, 200)}…` : json;
   const bare = typeof value === "string" ? value : json;
   return message.includes(bare) ? message : `${message} (got ${shown})`;
 }
 
+/** Every string (and number) inside a value: what a message must not contain when it is secret. */
+function secretWords(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string" && value !== "" && !isUnknown(value)) out.push(value, JSON.stringify(value).slice(1, -1));
+  else if (typeof value === "number") out.push(String(value));
+  else if (Array.isArray(value)) value.forEach((v) => secretWords(v, out));
+  else if (value && typeof value === "object") Object.values(value).forEach((v) => secretWords(v, out));
+  return out;
+}
+
+/** `text` with every occurrence of the secret values' words replaced by [secret]. */
+export function redact(text: string, secrets: readonly unknown[]): string {
+  // Longest first, so a word that contains another is replaced whole.
+  const words = [...new Set(secrets.flatMap((s) => secretWords(s)))].filter((w) => w.length >= 3).sort((a, b) => b.length - a.length);
+  return words.reduce((t, w) => t.replaceAll(w, SECRET_SHOWN), text);
+}
+
+/**
+ * Failures of a check with nothing secret in them: a failure of a secret property says
+ * `(got [secret])`, and any secret value quoted in any reason becomes [secret].
+ */
+export function redactFailures(failures: readonly CheckFailure[], inputs: Record<string, unknown>, secretPaths: readonly string[]): CheckFailure[] {
+  const secrets = secretPaths.map((p) => valueAt(inputs, p.split(/[.[\]]/).filter(Boolean).map((k) => (/^\d+$/.test(k) ? Number(k) : k))));
+  return failures.map((f) => {
+    const reason = isSecretPath(f.property, secretPaths) ? f.reason.replace(/ \(got [\s\S]*\)$/, ` (got ${SECRET_SHOWN})`) : f.reason;
+    return { property: f.property, reason: redact(reason, secrets) };
+  });
+}
+
 /**
  * Validates inputs with a zod schema. Values still unknown at preview are not judged: the
- * check runs again with real values before anything is created.
+ * check runs again with real values before anything is created. `secretPaths`: the inputs
+ * the program marked secret (credentials always are).
  */
-export function validate<T extends z.ZodTypeAny>(schema: T, news: unknown): { value?: z.infer<T>; failures: CheckFailure[] } {
+export function validate<T extends z.ZodTypeAny>(schema: T, news: unknown, secretPaths: readonly string[] = []): { value?: z.infer<T>; failures: CheckFailure[] } {
   const unknownPaths: string[] = [];
   collectUnknownPaths(news, [], unknownPaths);
   const parsed = schema.safeParse(news);
   if (parsed.success) return { value: parsed.data, failures: [] };
   const failures = parsed.error.issues
-    .map((issue) => ({ property: propertyPath(issue.path) || "(inputs)", reason: withValue(issue.message, issue.path, valueAt(news, issue.path)) }))
+    .map((issue) => {
+      const property = propertyPath(issue.path) || "(inputs)";
+      return { property, reason: withValue(issue.message, issue.path, valueAt(news, issue.path), isSecretPath(property, secretPaths)) };
+    })
     .filter((f) => !unknownPaths.some((p) => f.property === p || f.property.startsWith(`${p}.`) || f.property.startsWith(`${p}[`)));
   return { failures };
 }
@@ -222,5 +269,7 @@ export const connectionInput = z.object({
     .optional(),
   hostKeyPolicy: z.enum(["known-hosts", "accept-new", "ignore"]).default("known-hosts"),
   perDialTimeout: z.number().int("perDialTimeout must be whole seconds").min(1).max(600).default(15),
+  /** The machine is gone for good (Machine's `gone: true`): its resources leave the state without reaching it. */
+  gone: z.boolean().optional(),
 });
 export type ConnectionInput = z.infer<typeof connectionInput>;

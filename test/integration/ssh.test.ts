@@ -1,7 +1,7 @@
 // The SSH transport against real OpenSSH sshd daemons on simulated machines (test/support/lab.ts):
 // hostile words, the kernel wrappers over ssh, each way a machine can be wrong, and a machine
 // that goes away and comes back.
-import { CommandError, SshRunner, type SshConnection } from "../../provider/exec";
+import { CommandError, hostKeyFingerprint, SshRunner, type SshConnection } from "../../provider/exec";
 import { addBridge, deleteLink, ipCommands, showLink } from "../../provider/kernel";
 import { connectionInput } from "../../provider/resources";
 import { describeAsRoot, useLab, useSandbox } from "../support/guard";
@@ -51,7 +51,6 @@ describeAsRoot("ssh transport to real sshd", () => {
   test.each([
     ["an unreachable address", 9, { host: `${LAN_PREFIX}.9`, perDialTimeout: 2 }, /on machine m9 .*cannot reach the machine over ssh/],
     ["a wrong key", 1, { privateKey: "WRONG" }, /on machine m1 .*authentication failed for user root/],
-    ["a host key mismatch", 2, { hostKey: "WRONG_HOST" }, /on machine m2 .*host key verification failed: the machine's host key is not the declared hostKey/],
     ["a machine without ip", 3, {}, /on machine m3 .*`ip` tool \(iproute2\) is not installed/],
     ["a user without CAP_NET_ADMIN", 4, { user: "lab" }, /on machine m4 .*user lab lacks CAP_NET_ADMIN and CAP_SYS_ADMIN/],
   ])("%s is a clear error naming the machine", async (_what, i, overrides, message) => {
@@ -61,6 +60,15 @@ describeAsRoot("ssh transport to real sshd", () => {
     const err = await runnerFor(i, resolved).run({ argv: ["true"] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandError);
     expect((err as Error).message).toMatch(message);
+  });
+
+  test("a host-key mismatch names the machine, the key it presented and the declared one, never the provider's temporary known_hosts", async () => {
+    const keys = machines.lab.keys;
+    const err = await runnerFor(2, { hostKey: keys.wrongHostPublicKey }).run({ argv: ["true"] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+    const message = (err as Error).message;
+    expect(message).toContain(`on machine m2 (root@${LAN_PREFIX}.2:22): host key verification failed: it presented ED25519 ${hostKeyFingerprint(keys.hostPublicKey)}, but the Machine's declared hostKey is ssh-ed25519 ${hostKeyFingerprint(keys.wrongHostPublicKey)}`);
+    expect(message).not.toMatch(/hostnet-ssh-|ssh-keygen|known_hosts|hostnet-machine|\/tmp\//);
   });
 
   test("a machine whose sshd goes away fails as unreachable, and works again once it is back", async () => {

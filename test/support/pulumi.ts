@@ -66,12 +66,21 @@ export class PulumiProject {
     return this.spawn(["pulumi", ...args, "--non-interactive", "--cwd", this.programDir], timeoutMs);
   }
 
+  /** Starts `pulumi up` without waiting for it: the pid of `pulumi` itself (nsenter execs it), and its end. */
+  startUp(timeoutMs = 240_000): { pid: number; done: Promise<CliResult> } {
+    return this.start(["pulumi", "up", "--yes", "--skip-preview", "--stack", this.stack, "--non-interactive", "--cwd", this.programDir], timeoutMs);
+  }
+
   private spawn(command: string[], timeoutMs: number): Promise<CliResult> {
+    return this.start(command, timeoutMs).done;
+  }
+
+  private start(command: string[], timeoutMs: number): { pid: number; done: Promise<CliResult> } {
     const argv = [...this.where.sandbox.prefix(), ...command];
     const env = this.env();
-    return new Promise((done) => {
-      const [file, ...rest] = argv;
-      const child = spawn(file ?? "nsenter", rest, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const [file, ...rest] = argv;
+    const child = spawn(file ?? "nsenter", rest, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const done = new Promise<CliResult>((done) => {
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -82,6 +91,7 @@ export class PulumiProject {
         done({ code: code ?? -1, stdout, stderr, output: stdout + stderr });
       });
     });
+    return { pid: child.pid ?? 0, done };
   }
 
   /**
