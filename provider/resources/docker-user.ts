@@ -85,7 +85,7 @@ export async function dockerHostIssue(runner: Runner, where: Netns, i: PlanInput
   if (backend === "nftables" && (await forwardPolicy(runner, where, family)) === "DROP") {
     const tool = family === "ipv4" ? "iptables" : "ip6tables";
     return {
-      issue: `${tool}'s filter FORWARD policy is DROP on this host and there is no DOCKER-USER chain (no Docker): the forwarded traffic of bridge ${i.bridge} would be dropped there whatever our nftables rules accept. Use firewallBackend: "iptables" (our accepts then go into FORWARD through our own chain), or accept the bridge's traffic in FORWARD yourself`,
+      issue: `the ${tool} filter FORWARD policy is DROP on this host and there is no DOCKER-USER chain (no Docker): the forwarded traffic of bridge ${i.bridge} would be dropped there whatever our nftables rules accept. Use firewallBackend: "iptables" (our accepts then go into FORWARD through our own chain), or accept the bridge's traffic in FORWARD yourself`,
     };
   }
   return {};

@@ -36,4 +36,16 @@ describeAsRoot("a network's rules in Docker's DOCKER-USER, on the kernel", () =>
     expect(await host.dockerRules()).toBe(before);
     if (backend === "nftables") expect(await ctx.sandbox.succeeds(["nft", "list", "table", "ip", "hostnet"])).toBe(false);
   });
+
+  test("no Docker but FORWARD policy DROP (an administrator, firewalld's iptables backend): refused at check for nftables, named; iptables passes", async () => {
+    await ctx.sandbox.run(["nft", "flush", "ruleset"]);
+    await ctx.sandbox.run(["iptables-restore"], { stdin: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n" });
+    const { isolation } = makeProviders(ctx.sandbox.runner);
+    const nft = await isolation.check!({}, { bridge: "br-n", gatewayMode: "nat", firewallBackend: "nftables", tag: "hostnet:p/s/n" });
+    expect(nft.failures).toEqual([{ property: "bridge", reason: expect.stringMatching(/^the iptables filter FORWARD policy is DROP on this host and there is no DOCKER-USER chain \(no Docker\): the forwarded traffic of bridge br-n would be dropped/) }]);
+    expect(nft.failures?.[0]?.reason).not.toMatch(/\n\s+at /);
+    const ipt = await isolation.check!({}, { bridge: "br-n", gatewayMode: "nat", firewallBackend: "iptables", tag: "hostnet:p/s/n" });
+    expect(ipt.failures).toBeUndefined();
+    expect((ipt.inputs as { dockerUser?: unknown }).dockerUser).toBeUndefined();
+  });
 });

@@ -16,9 +16,9 @@ function tools(family: IpFamily): { cli: string; restore: string } {
   return family === "ipv4" ? { cli: "iptables", restore: "iptables-restore" } : { cli: "ip6tables", restore: "ip6tables-restore" };
 }
 
-/** Whether iptables said the chain (or the table) does not exist. */
+/** Whether iptables said the chain (or the table) does not exist; iptables-nft says "incompatible" of a chain it cannot find in an empty ruleset. */
 function isMissingChain(err: unknown): boolean {
-  return err instanceof CommandError && /No chain|does not exist|can't initialize|Table does not exist/i.test(err.stderr);
+  return err instanceof CommandError && /No chain|does not exist|can.t initialize|Table does not exist|is incompatible/i.test(err.stderr);
 }
 
 /**
