@@ -52,7 +52,10 @@ export interface IsolationOutputs extends Omit<IsolationInputs, "family">, Omit<
  * port stays reachable from anywhere), goes on to stage two. Stage two (`isolation_targets`):
  * what arrives at this bridge from an allowed bridge goes back; the rest is dropped. Together
  * with every other isolated network's share: no new connection from one of them into another.
- * Interfaces that are not isolated networks' bridges (the uplink) are matched by neither stage.
+ * In routed mode, interfaces that are not isolated networks' bridges (the uplink) are matched
+ * by neither stage; in NAT mode, a new connection from any other interface also goes to this
+ * bridge's stage two (Docker 28's `! -i br -o br -j DROP`). With Docker on the host, the
+ * network's DOCKER-USER rules follow (see docker-user.ts).
  */
 export function isolationRules(i: IsolationInputs): firewall.TaggedRules {
   const nat = i.gatewayMode === "nat";
@@ -71,7 +74,7 @@ export function isolationRules(i: IsolationInputs): firewall.TaggedRules {
   return { tag: i.tag, family: i.family ?? "ipv4", rules, dockerUser: i.dockerUser !== undefined };
 }
 
-/** A bridge network's isolation from the other isolated networks on its host, with declared exceptions. */
+/** A bridge network's isolation from the other isolated networks on its host (and, in NAT mode, from everything else), with declared exceptions. */
 export class IsolationProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
