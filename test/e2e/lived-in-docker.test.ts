@@ -13,11 +13,11 @@ jest.setTimeout(300_000);
 function program(backend: string): string {
   return `
 const backend = "${backend}";
-const nat = new hostnet.BridgeNetwork("n", { bridgeName: "br-n", subnet: "10.41.1.0/24", firewallBackend: backend });
-const routed = new hostnet.BridgeNetwork("r", { bridgeName: "br-r", subnet: "10.41.2.0/24", firewallBackend: backend, gatewayMode: "routed" });
-new hostnet.ContainerNetwork("c1", { mode: "bridge", network: nat, address: "10.41.1.2", ports: [{ hostPort: 8081, containerPort: 80 }] });
+const nat = new hostnet.BridgeNetwork("n", { bridgeName: "br-n", subnet: "10.41.1.0/24", ipv6Subnet: "fd00:41:1::/64", firewallBackend: backend });
+const routed = new hostnet.BridgeNetwork("r", { bridgeName: "br-r", subnet: "10.41.2.0/24", ipv6Subnet: "fd00:41:2::/64", firewallBackend: backend, gatewayMode: "routed" });
+new hostnet.ContainerNetwork("c1", { mode: "bridge", network: nat, address: "10.41.1.2", ipv6Address: "fd00:41:1::2", ports: [{ hostPort: 8081, containerPort: 80 }] });
 new hostnet.ContainerNetwork("c2", { mode: "bridge", network: nat, address: "10.41.1.3" });
-new hostnet.ContainerNetwork("r1", { mode: "bridge", network: routed, address: "10.41.2.2" });
+new hostnet.ContainerNetwork("r1", { mode: "bridge", network: routed, address: "10.41.2.2", ipv6Address: "fd00:41:2::2" });
 `;
 }
 
@@ -40,6 +40,7 @@ for (const backend of ["nftables", "iptables"] as const) {
       const dockerUser = await ctx.sandbox.run(["iptables", "-w", "-S", "DOCKER-USER"]);
       expect(dockerUser).toMatch(/-A DOCKER-USER -i br-n -m comment --comment "hostnet:lived-in-\w+\/test\/n-isolation" -j ACCEPT/);
       expect(dockerUser).toMatch(/-A DOCKER-USER -o br-r -m comment --comment "hostnet:lived-in-\w+\/test\/r-isolation" -j ACCEPT/);
+      expect(await ctx.sandbox.run(["ip6tables", "-w", "-S", "DOCKER-USER"])).toMatch(/-A DOCKER-USER -i br-n -m comment --comment "hostnet:lived-in-\w+\/test\/n-isolation6" -j ACCEPT/);
       for (const ns of ["c1", "c2", "r1"]) await ctx.sandbox.serve(ns, "tcp", 80);
       await ctx.sandbox.serve(host.lan, "tcp", 9000);
     });
@@ -55,8 +56,11 @@ for (const backend of ["nftables", "iptables"] as const) {
       expect(await ask(host.lan, host.hostAddress, host.servicePort)).toBe(host.peerAddress);
     });
 
-    test("direct routing from the LAN: a NAT-mode network's containers are unreachable, a routed one's reachable; networks stay apart", async () => {
+    test("direct routing from the LAN: a NAT-mode network's containers are unreachable, a routed one's reachable, in both families; networks stay apart", async () => {
       expect(await ask(host.lan, "10.41.1.2", 80)).toBeUndefined();
+      expect(await ask(host.lan, "fd00:41:1::2", 80)).toBeUndefined();
+      expect(await ask(host.lan, "fd00:41:2::2", 80)).toBe(host.peerAddress6);
+      expect(await ask(host.lan, host.hostAddress6, 8081)).toBe(host.peerAddress6);
       expect(await ask(host.lan, "10.41.1.3", 80)).toBeUndefined();
       expect(await ask(host.lan, "10.41.2.2", 80)).toBe(host.peerAddress);
       expect(await ask("r1", "10.41.1.2", 80)).toBeUndefined();
