@@ -89,6 +89,15 @@ export interface NetworkIsolationArgs {
   allowFrom?: pulumi.Input<pulumi.Input<string>[]>;
   /** The family whose traffic is isolated (default ipv4; a dual-stack BridgeNetwork makes one per family). */
   family?: "ipv4" | "ipv6";
+  /**
+   * "nat": new connections from any other interface (the LAN by direct routing, other
+   * networks) are dropped unless a published port destination-NATed them, as Docker 28's
+   * default gateway mode; "routed": only the other isolated networks are kept out. Default:
+   * routed here (what this resource always did); BridgeNetwork and OverlayNetwork default to nat.
+   */
+  gatewayMode?: "nat" | "routed";
+  /** Keep this network's containers out of the other isolated networks (default true). */
+  isolate?: boolean;
 }
 
 /**
@@ -100,9 +109,11 @@ export class NetworkIsolation extends HostnetResource {
   declare readonly allowFrom: pulumi.Output<string[]>;
   declare readonly backend: pulumi.Output<string>;
   declare readonly ruleCount: pulumi.Output<number>;
+  /** The rules it keeps in Docker's DOCKER-USER chain (iptables argv), when Docker runs on the host. */
+  declare readonly dockerUser: pulumi.Output<{ backend: string; rules: string[] } | undefined>;
 
   constructor(name: string, args: NetworkIsolationArgs, opts?: pulumi.CustomResourceOptions) {
     super("isolation", "NetworkIsolation", name,
-      { host: defaultHost(), firewallBackend: "auto", allowFrom: [], ...args, tag: ownershipTag(name), backend: undefined, family: args.family, ruleCount: undefined }, opts);
+      { host: defaultHost(), firewallBackend: "auto", allowFrom: [], ...args, tag: ownershipTag(name), backend: undefined, family: args.family, gatewayMode: args.gatewayMode, isolate: args.isolate, dockerUser: undefined, ruleCount: undefined }, opts);
   }
 }

@@ -36,8 +36,12 @@ export function machineLabel(name: string, connection: Pick<SshConnection, "user
 
 /** ssh's own failures (exit 255 with one of these) mean the command never ran, or was cut. */
 const SSH_FAILURE = /^ssh: |Permission denied \(|Host key verification failed|IDENTIFICATION HAS CHANGED|No \S+ host key is known|Connection refused|Connection timed out|No route to host|Network is unreachable|Could not resolve hostname|kex_exchange_identification|banner exchange|Connection closed by|Connection reset by|Too many authentication failures|closed by remote host|client_loop|Broken pipe|mux_client|Control socket/m;
-/** Failures before the remote command started: safe to retry once on a fresh connection. */
-const BEFORE_COMMAND = /^ssh: connect|Connection refused|Connection timed out|No route to host|Network is unreachable|kex_exchange_identification|banner exchange|Connection closed by [^\n]* port \d+\s*$|Connection reset by|mux_client|Control socket/m;
+/**
+ * Failures before the remote command started: safe to retry once on a fresh connection. A
+ * key refused after the master ended (ControlPersist, idle) is one: the key file is gone
+ * once a connection is made, so ssh's own new connection had none; the preflight writes it.
+ */
+const BEFORE_COMMAND = /^ssh: connect|Connection refused|Connection timed out|No route to host|Network is unreachable|kex_exchange_identification|banner exchange|Connection closed by [^\n]* port \d+\s*$|Connection reset by|mux_client|Control socket|Permission denied \(publickey/m;
 
 /** "SHA256:abc..." of a public key line ("ssh-ed25519 AAAA... comment"), as ssh prints fingerprints. */
 export function hostKeyFingerprint(publicKey: string): string {

@@ -34,7 +34,7 @@ export function familyOfAll(values: readonly (string | undefined)[]): firewall.I
 
 const chosen = new WeakMap<Runner, Map<string, Promise<firewall.FirewallBackend>>>();
 
-function backendFor(runner: Runner, choice: firewall.BackendChoice | BackendName): Promise<firewall.FirewallBackend> {
+export function backendFor(runner: Runner, choice: firewall.BackendChoice | BackendName): Promise<firewall.FirewallBackend> {
   let byChoice = chosen.get(runner);
   if (!byChoice) chosen.set(runner, (byChoice = new Map()));
   let backend = byChoice.get(choice);
@@ -81,6 +81,6 @@ export async function takenPortIssues(runner: Runner, where: Netns, set: firewal
   return issues;
 }
 
-export async function countRules(runner: Runner, where: Netns, backend: BackendName, family: firewall.IpFamily, tag: string): Promise<number> {
-  return (await backendFor(runner, backend)).count(where, family, tag);
+export async function countRules(runner: Runner, where: Netns, backend: BackendName, family: firewall.IpFamily, tag: string, dockerUser = false): Promise<number> {
+  return (await backendFor(runner, backend)).count(where, family, tag, dockerUser);
 }

@@ -10,6 +10,8 @@ import type { AttachableNetwork, Ipv6Attachment, NetworkAttachment } from "./att
 import { planned } from "./errors";
 import { sharedOnce } from "./registry";
 
+export type GatewayMode = "nat" | "routed";
+
 export interface BridgeNetworkArgs {
   /** The bridge's interface name (default "br-" + the resource name, cut to fit 15 characters). */
   bridgeName?: string;
@@ -52,6 +54,15 @@ export interface BridgeNetworkArgs {
    * (default true). Published ports, replies and the host itself still reach the network.
    */
   isolate?: boolean;
+  /**
+   * How the gateway treats new connections into the network from outside it, as Docker 28's
+   * `com.docker.network.bridge.gateway_mode_ipv4/ipv6`. "nat" (default): only published ports
+   * (destination-NATed) are reachable; a LAN host with a route to the subnet through this host
+   * reaches nothing else, nor do other networks. "routed": the containers' addresses are
+   * reachable by direct routing (the other isolated networks are still kept out when `isolate`).
+   * Replies, the host itself and the network's own containers are never affected.
+   */
+  gatewayMode?: GatewayMode;
   /** The backend of the network's masquerade and isolation rules (default: nftables where `nft` exists). */
   firewallBackend?: FirewallBackend;
   /** Networks on this host whose containers may open connections into this one (one way: declare it on both for both ways). */
@@ -150,16 +161,24 @@ export class BridgeNetwork extends pulumi.ComponentResource implements Attachabl
         );
       });
     }
-    if (args.isolate ?? true) {
+    const gatewayMode = planned(this, `BridgeNetwork ${name}: gatewayMode`, () => gatewayModeOf(args.gatewayMode));
+    const isolate = args.isolate ?? true;
+    if (isolate || gatewayMode === "nat") {
       const allowFrom = (args.allowFrom ?? []).map((other) => planned(this, `BridgeNetwork ${name}: allowFrom`, () => this.sameHost(other)).bridge);
       families.forEach((family, i) => {
         // Unset for IPv4: the isolation of an IPv4 network keeps the inputs it always had.
         const ofFamily = family === "ipv6" ? { family } : {};
-        this.ready.push(new NetworkIsolation(`${name}-isolation${i ? "6" : ""}`, { bridge: this.bridge, allowFrom, host: this.host, machine, ...ofFamily, ...backend }, { parent: this }));
+        this.ready.push(
+          new NetworkIsolation(
+            `${name}-isolation${i ? "6" : ""}`,
+            { bridge: this.bridge, allowFrom, host: this.host, machine, gatewayMode, ...(isolate ? {} : { isolate }), ...ofFamily, ...backend },
+            { parent: this },
+          ),
+        );
       });
     } else if (args.allowFrom?.length) {
       planned(this, `BridgeNetwork ${name}: allowFrom`, () => {
-        throw new Error("allowFrom makes exceptions to isolation: it needs isolate (not false)");
+        throw new Error("allowFrom makes exceptions to isolation and to the NAT gateway mode: it needs isolate (not false) or gatewayMode nat");
       });
     }
     this.registerOutputs({ bridge: this.bridge, gateway: this.gateway, subnet: this.subnet, ipv6Subnet: this.ipv6Subnet, ipv6Gateway: this.ipv6Gateway });
@@ -209,6 +228,12 @@ function ipv6Side(name: string, first: Subnet, args: BridgeNetworkArgs): { subne
     subnet,
     attachment: { gateway, prefixLength: subnet.prefixLength, addressFor: (member, address) => (address === undefined ? pool.allocate(member) : pool.claim(member, address)) },
   };
+}
+
+/** A network's gateway mode, checked: JavaScript callers can pass anything. */
+export function gatewayModeOf(mode: string | undefined): GatewayMode {
+  if (mode === undefined || mode === "nat" || mode === "routed") return mode ?? "nat";
+  throw new Error(`gatewayMode ${JSON.stringify(mode)} is not "nat" or "routed"`);
 }
 
 /**

@@ -2,11 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { Bridge } from "../bridge";
 import { defaultHost } from "../common";
 import { machineKey, type Machine } from "../machine";
-import { NatRule } from "../nat";
+import { NatRule, NetworkIsolation, type FirewallBackend } from "../nat";
 import { Sysctl } from "../sysctl";
 import { Vxlan } from "../vxlan";
 import type { AttachableNetwork, NetworkAttachment } from "./attachment";
-import { ipForwardOf } from "./bridge-network";
+import { gatewayModeOf, ipForwardOf, type GatewayMode } from "./bridge-network";
 import { AddressPool, addressAt, parseSubnet, type Subnet } from "./ipam";
 import { asComponentError } from "./errors";
 import { interfaceNameFor } from "./names";
@@ -53,6 +53,15 @@ export interface OverlayNetworkArgs {
   vxlanName?: string;
   /** Take over existing bridges and VXLAN links of those names (reconfigured as declared, deleted on destroy). */
   adopt?: boolean;
+  /**
+   * On each machine, keep new connections from the machine's other isolated networks (bridge
+   * networks and overlays) out, as a BridgeNetwork does (default true).
+   */
+  isolate?: boolean;
+  /** As BridgeNetwork's: "nat" (default) lets only published ports in from outside the overlay; "routed" opens it to direct routing. */
+  gatewayMode?: GatewayMode;
+  /** The backend of the overlay's masquerade and isolation rules (default: nftables where `nft` exists). */
+  firewallBackend?: FirewallBackend;
 }
 
 /** VXLAN adds 50 bytes to each frame on an IPv4 underlay (outer IP 20, UDP 8, VXLAN 8, inner Ethernet 14). */
@@ -117,6 +126,9 @@ export class OverlayNetwork extends pulumi.ComponentResource implements Attachab
       const bridgeName = args.bridgeName ?? interfaceNameFor("br-", name);
       const vxlanName = args.vxlanName ?? interfaceNameFor("vx-", name);
       // Gateways first: explicit ones, then the n-th host for the n-th machine.
+      const gatewayMode = gatewayModeOf(args.gatewayMode);
+      const isolate = args.isolate ?? true;
+      const backend = args.firewallBackend ? { firewallBackend: args.firewallBackend } : {};
       const gateways = args.machines.map((m, i) => this.pool.claim(`the gateway of ${name} on ${m.machine?.name ?? "the local machine"}`, m.gateway ?? addressAt(this.parsedSubnet, 1 + i)));
 
       args.machines.forEach((member, i) => {
@@ -134,7 +146,11 @@ export class OverlayNetwork extends pulumi.ComponentResource implements Attachab
           ready.push(new Sysctl(`${label}-route-localnet`, { key: pulumi.interpolate`net.ipv4.conf.${bridge.name}.route_localnet`, value: "1", host, machine }, { parent: this }));
         }
         if (args.masquerade ?? true) {
-          ready.push(new NatRule(`${label}-masquerade`, { type: "masquerade", source: this.subnet, excludeDestination: this.subnet, outInterface: member.outInterface, host, machine }, { parent: this, dependsOn: [bridge] }));
+          ready.push(new NatRule(`${label}-masquerade`, { type: "masquerade", source: this.subnet, excludeDestination: this.subnet, outInterface: member.outInterface, host, machine, ...backend }, { parent: this, dependsOn: [bridge] }));
+        }
+        // The VXLAN port is on the bridge: the other machines' containers are bridge-local, never forwarded.
+        if (isolate || gatewayMode === "nat") {
+          ready.push(new NetworkIsolation(`${label}-isolation`, { bridge: bridge.name, host, machine, gatewayMode, ...(isolate ? {} : { isolate }), ...backend }, { parent: this }));
         }
         this.byMachine.set(machineKey(machine), new MachineAttachment(bridge, gateways[i]!, this.parsedSubnet.prefixLength, host, machine, this.mtu, ready, this.pool));
       });

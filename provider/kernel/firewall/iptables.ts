@@ -1,20 +1,25 @@
 import { isExists, isNotFound, type Runner } from "../../exec";
 import type { Netns } from "../ip";
-import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type HostPortListener, type IpFamily, type Protocol, type TaggedRules } from "./types";
+import { DOCKER_USER, formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type HostPortListener, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
 /**
  * Our chains and the built-in chain of each table that jumps to them (appended, or `first`:
  * inserted at the top, so that its drops come before any accept). A chain without `builtin`
  * is jumped to only from another of ours. In creation order: a jump's target exists first.
  */
-const CHAINS: Record<Chain, { table: "nat" | "filter"; name: string; builtin?: string; first?: boolean }> = {
+const CHAINS: Record<Chain, { table: "nat" | "filter"; name: string; builtin?: string; first?: boolean; foreign?: boolean }> = {
   prerouting: { table: "nat", name: "HOSTNET-PREROUTING", builtin: "PREROUTING" },
   output: { table: "nat", name: "HOSTNET-OUTPUT", builtin: "OUTPUT" },
   postrouting: { table: "nat", name: "HOSTNET-POSTROUTING", builtin: "POSTROUTING" },
   forward: { table: "filter", name: "HOSTNET-FORWARD", builtin: "FORWARD" },
   isolation_targets: { table: "filter", name: "HOSTNET-ISOLATION-TARGETS" },
   isolation: { table: "filter", name: "HOSTNET-ISOLATION", builtin: "FORWARD", first: true },
+  // Docker's: never made nor removed by us; only our tagged rules in it are ours.
+  docker_user: { table: "filter", name: DOCKER_USER, foreign: true },
 };
+
+/** Our tags' prefix: a DOCKER-USER rule carrying it is ours (see ownershipTag). */
+const OUR_COMMENT = '--comment "hostnet:';
 const TABLES = ["nat", "filter"] as const;
 type Table = (typeof TABLES)[number];
 
@@ -30,6 +35,7 @@ export function iptablesRuleArgs(family: IpFamily, rule: FirewallRule, tag: stri
   if (m.destination) args.push("-d", m.destination);
   if (m.notDestination) args.push("!", "-d", m.notDestination);
   if (m.inInterface) args.push("-i", m.inInterface);
+  if (m.notInInterface) args.push("!", "-i", m.notInInterface);
   if (m.outInterface) args.push("-o", m.outInterface);
   if (m.notOutInterface) args.push("!", "-o", m.notOutInterface);
   if (m.protocol) args.push("-p", m.protocol, "-m", m.protocol);
@@ -89,11 +95,15 @@ export class IptablesBackend implements FirewallBackend {
 
   constructor(readonly runner: Runner) {}
 
-  /** `-A` lines of our chains in one table, as `iptables -S` prints them. */
+  /** `-A` lines of our chains in one table, and our tagged ones in DOCKER-USER, as `iptables -S` prints them. */
   private async listOurs(netns: Netns, family: IpFamily, table: Table): Promise<string[]> {
     const { stdout } = await this.runner.run({ argv: [binaries(family).cli, "-w", "-t", table, "-S"], netns });
-    const ours = new Set(Object.values(CHAINS).map((c) => c.name));
-    return stdout.split("\n").filter((line) => ours.has(line.split(" ")[1] ?? "") && line.startsWith("-A "));
+    const ours = new Set(Object.values(CHAINS).filter((c) => !c.foreign).map((c) => c.name));
+    return stdout.split("\n").filter((line) => {
+      if (!line.startsWith("-A ")) return false;
+      const chain = line.split(" ")[1] ?? "";
+      return ours.has(chain) || (chain === DOCKER_USER && line.includes(OUR_COMMENT));
+    });
   }
 
   async forwards(netns: Netns): Promise<ForwardSummary[]> {
@@ -138,8 +148,8 @@ export class IptablesBackend implements FirewallBackend {
   async replace(netns: Netns, set: TaggedRules): Promise<void> {
     const { cli, restore } = binaries(set.family);
     const run = (args: string[]) => this.runner.run({ argv: [cli, "-w", ...args], netns });
-    if (set.rules.length > 0) {
-      for (const chain of Object.values(CHAINS)) {
+    if (set.rules.some((r) => !CHAINS[r.chain].foreign)) {
+      for (const chain of Object.values(CHAINS).filter((c) => !c.foreign)) {
         try {
           await run(["-t", chain.table, "-N", chain.name]);
         } catch (err) {
@@ -157,13 +167,18 @@ export class IptablesBackend implements FirewallBackend {
     for (const table of TABLES) {
       const existing = await this.listOurs(netns, set.family, table);
       const ours = existing.filter((line) => line.includes(`--comment "${set.tag}"`));
-      remaining += existing.length - ours.length;
+      // Other tags' rules in DOCKER-USER keep no chain of ours alive.
+      remaining += existing.filter((line) => !line.includes(`--comment "${set.tag}"`) && !line.startsWith(`-A ${DOCKER_USER} `)).length;
       const additions = set.rules.filter((r) => CHAINS[r.chain].table === table);
       if (ours.length === 0 && additions.length === 0) continue;
+      let dockerUserPosition = 0;
       const script = [
         `*${table}`,
         ...ours.map((line) => `-D${line.slice(2)}`),
-        ...additions.map((rule) => ["-A", CHAINS[rule.chain].name, ...iptablesRuleArgs(set.family, rule, set.tag)].join(" ")),
+        // DOCKER-USER's own rules (its RETURN, the admin's) come after ours: inserted at its top, in order.
+        ...additions.map((rule) =>
+          [...(CHAINS[rule.chain].foreign ? ["-I", CHAINS[rule.chain].name, String(++dockerUserPosition)] : ["-A", CHAINS[rule.chain].name]), ...iptablesRuleArgs(set.family, rule, set.tag)].join(" "),
+        ),
         "COMMIT",
       ];
       await this.runner.run({ argv: [restore, "-w", "--noflush"], stdin: `${script.join("\n")}\n`, netns });
@@ -179,7 +194,7 @@ export class IptablesBackend implements FirewallBackend {
     const { stdout: filter } = await run(["-t", "filter", "-S"]);
     const listed = `${nat}\n${filter}`;
     // Jumps first, then chains, the jumping ones before the ones they jump to.
-    for (const chain of Object.values(CHAINS).reverse()) {
+    for (const chain of Object.values(CHAINS).filter((c) => !c.foreign).reverse()) {
       if (chain.builtin && listed.includes(`-A ${chain.builtin} -j ${chain.name}`)) await run(["-t", chain.table, "-D", chain.builtin, "-j", chain.name]);
       if (listed.includes(`-N ${chain.name}`)) await run(["-t", chain.table, "-X", chain.name]);
     }

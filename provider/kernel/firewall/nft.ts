@@ -2,6 +2,7 @@ import { z } from "zod";
 import { isNotFound, type Runner } from "../../exec";
 import type { Netns } from "../ip";
 import { sharedRead } from "../shared";
+import { dockerUserLines, replaceDockerUser, taggedLines } from "./docker-user";
 import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type HostPortListener, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
 /** Our table, one per family; nothing outside it is ever edited. */
@@ -15,6 +16,8 @@ const CHAIN_DECLARATIONS: Record<Chain, string> = {
   // Before `forward`: an accept there cannot undo a drop here, and a drop here is final.
   isolation: "type filter hook forward priority filter - 10; policy accept;",
   isolation_targets: "",
+  // Not ours: its rules go to iptables' DOCKER-USER (see docker-user.ts).
+  docker_user: "",
 };
 
 function nftFamily(family: IpFamily): "ip" | "ip6" {
@@ -33,6 +36,7 @@ export function nftRuleExpression(family: IpFamily, rule: FirewallRule, tag: str
   const m = rule.match;
   const parts: string[] = [];
   if (m.inInterface) parts.push(`iifname ${quote(m.inInterface)}`);
+  if (m.notInInterface) parts.push(`iifname != ${quote(m.notInInterface)}`);
   if (m.outInterface) parts.push(`oifname ${quote(m.outInterface)}`);
   if (m.notOutInterface) parts.push(`oifname != ${quote(m.notOutInterface)}`);
   if (m.source) parts.push(`${ip} saddr ${m.source}`);
@@ -173,10 +177,13 @@ export class NftBackend implements FirewallBackend {
     }
   }
 
-  async count(netns: Netns, family: IpFamily, tag: string): Promise<number> {
+  async count(netns: Netns, family: IpFamily, tag: string, dockerUser = false): Promise<number> {
     // A refresh reads every firewall resource at once: they share one listing.
     const rules = await sharedRead(this.runner, `nft ${netns ?? ""} ${family}`, () => this.listRules(netns, family));
-    return rules.filter((r) => r.comment === tag).length;
+    const inNft = rules.filter((r) => r.comment === tag).length;
+    if (!dockerUser) return inNft;
+    const lines = await sharedRead(this.runner, `docker-user ${netns ?? ""} ${family}`, () => dockerUserLines(this.runner, netns, family));
+    return inNft + taggedLines(lines ?? [], tag).length;
   }
 
   async replace(netns: Netns, set: TaggedRules): Promise<void> {
@@ -195,7 +202,7 @@ export class NftBackend implements FirewallBackend {
     const existing = onlyAdding ? [] : await this.listRules(netns, first.family);
     const ours = existing.filter((r) => r.comment !== undefined && tags.has(r.comment));
     const others = existing.length - ours.length;
-    const adding = sets.flatMap((set) => set.rules.map((rule) => ({ rule, set })));
+    const adding = sets.flatMap((set) => set.rules.filter((rule) => rule.chain !== "docker_user").map((rule) => ({ rule, set })));
     const lines: string[] = [];
     if (adding.length === 0 && others === 0) {
       // Our last rules are going: the table goes with them (nothing else lives in it).
@@ -203,12 +210,14 @@ export class NftBackend implements FirewallBackend {
     } else {
       // Declaring the table and chains is idempotent, so every transaction makes sure they exist.
       lines.push(`table ${family} ${NFT_TABLE} {`);
-      for (const [chain, declaration] of Object.entries(CHAIN_DECLARATIONS)) lines.push(`  chain ${chain} { ${declaration} }`);
+      for (const [chain, declaration] of Object.entries(CHAIN_DECLARATIONS)) if (chain !== "docker_user") lines.push(`  chain ${chain} { ${declaration} }`);
       lines.push("}");
       for (const rule of ours) lines.push(`delete rule ${family} ${NFT_TABLE} ${rule.chain} handle ${rule.handle}`);
       for (const { rule, set } of adding) lines.push(`add rule ${family} ${NFT_TABLE} ${rule.chain} ${nftRuleExpression(set.family, rule, set.tag)}`);
     }
-    if (lines.length === 0) return;
-    await this.runner.run({ argv: ["nft", "-f", "-"], stdin: `${lines.join("\n")}\n`, netns });
+    if (lines.length > 0) await this.runner.run({ argv: ["nft", "-f", "-"], stdin: `${lines.join("\n")}\n`, netns });
+    // After our own table: an accept there opens nothing our isolation chains would drop.
+    const docker = sets.filter((s) => s.dockerUser || s.rules.some((r) => r.chain === "docker_user"));
+    if (docker.length > 0) await replaceDockerUser(this.runner, netns, docker);
   }
 }

@@ -7,7 +7,15 @@ import type { Netns } from "../ip";
  * to first), so its drops are final even though `forward` accepts; `isolation_targets` is only
  * jumped to from `isolation` (Docker's two isolation stages).
  */
-export type Chain = "prerouting" | "output" | "postrouting" | "forward" | "isolation" | "isolation_targets";
+export type Chain = "prerouting" | "output" | "postrouting" | "forward" | "isolation" | "isolation_targets" | "docker_user";
+
+/**
+ * `docker_user` is no chain of ours: it is Docker's documented extension point, iptables'
+ * `filter DOCKER-USER` (ip6tables' for IPv6), where both backends insert their tagged rules
+ * (through iptables-restore) and only when Docker made the chain. Its rules are inserted at
+ * its top, in order, and never touch another rule there.
+ */
+export const DOCKER_USER = "DOCKER-USER";
 export type IpFamily = "ipv4" | "ipv6";
 export type Protocol = "tcp" | "udp";
 
@@ -22,6 +30,7 @@ export interface RuleMatch {
   readonly destination?: string;
   readonly notDestination?: string;
   readonly inInterface?: string;
+  readonly notInInterface?: string;
   readonly outInterface?: string;
   readonly notOutInterface?: string;
   readonly protocol?: Protocol;
@@ -61,6 +70,12 @@ export interface TaggedRules {
    * the tag would have twice its rules, which a refresh counts as drift and `up` repairs.
    */
   readonly fresh?: boolean;
+  /**
+   * Rules of this tag may be in DOCKER-USER (set or planned): a backend looks there too when it
+   * replaces them, even to remove them all. Left unset, DOCKER-USER is read only for a set that
+   * has `docker_user` rules, so that other resources cost no iptables process.
+   */
+  readonly dockerUser?: boolean;
 }
 
 /**
@@ -75,8 +90,8 @@ export interface FirewallBackend {
   replace(netns: Netns, set: TaggedRules): Promise<void>;
   /** The same for several resources of one family, in as few transactions as the backend allows. */
   replaceAll(netns: Netns, sets: readonly TaggedRules[]): Promise<void>;
-  /** Number of rules carrying `tag` (0 when our table or the namespace is gone). */
-  count(netns: Netns, family: IpFamily, tag: string): Promise<number>;
+  /** Number of rules carrying `tag` (0 when our table or the namespace is gone); `dockerUser`: DOCKER-USER's too. */
+  count(netns: Netns, family: IpFamily, tag: string, dockerUser?: boolean): Promise<number>;
   /** Our IPv4 port forwards (DNAT in prerouting). */
   forwards(netns: Netns): Promise<ForwardSummary[]>;
   /** The distinct tags our rules of this family carry (none when our table or the namespace is gone). */
