@@ -1,7 +1,9 @@
 // A machine's name is its identity, through the real pulumi CLI and real sshd (test/support/lab.ts):
 // a new address for a machine updates its resources in place and later deletes reach it there;
 // a machine declared gone leaves the state without being reached; once it is back, `gc --machine`
-// over SSH finds and removes what the stack left on it.
+// over SSH finds and removes what the stack left on it. And the messages about a secret key and a
+// host key that is not the declared one, as `pulumi preview` prints them.
+import { hostKeyFingerprint } from "../../provider/exec";
 import { describeAsRoot, useLab, usePulumiProject, useSandbox } from "../support/guard";
 import { LAN_PREFIX } from "../support/lab";
 
@@ -147,6 +149,27 @@ ${withD ? `new hostnet.ContainerNetwork("d", { mode: "bridge", network: n2, mach
     await host(2).startSshd();
     const removed = await gcOnM2(["--delete"]);
     expect(removed.code).toBe(0);
+    expect(await netnsOf(2)).toEqual([]);
+  });
+
+  test("through the CLI: a truncated secret key says (got [secret]); a host-key mismatch names the machine and the declared key's fingerprint", async () => {
+    const truncated = keys().clientKeyText.slice(0, 120);
+    project.writeProgram(`
+new hostnet.Bridge("b1", { name: "br-t1", machine: new hostnet.Machine("m1", { host: "${LAN_PREFIX}.2", privateKey: pulumi.secret(${JSON.stringify(truncated)}) }) });
+`);
+    const cut = await project.preview();
+    expect(cut.code).not.toBe(0);
+    expect(cut.output).toMatch(/property connection\.privateKey value .* has a problem: privateKey must be the text of a private key .*\(got \[secret\]\)/);
+    expect(cut.output).not.toContain(truncated.split("\n")[1]!.slice(0, 20));
+
+    const key = `require("fs").readFileSync(${JSON.stringify(keys().clientKey)}, "utf8")`;
+    project.writeProgram(`
+new hostnet.Bridge("b2", { name: "br-t2", machine: new hostnet.Machine("m2", { host: "${LAN_PREFIX}.2", privateKey: pulumi.secret(${key}), hostKey: ${JSON.stringify(keys().wrongHostPublicKey)} }) });
+`);
+    const mismatch = await project.preview();
+    expect(mismatch.code).not.toBe(0);
+    expect(mismatch.output).toContain(`on machine m2 (root@${LAN_PREFIX}.2:22): host key verification failed: it presented ED25519 ${hostKeyFingerprint(keys().hostPublicKey)}, but the Machine's declared hostKey is ssh-ed25519 ${hostKeyFingerprint(keys().wrongHostPublicKey)}`);
+    expect(mismatch.output).not.toMatch(/hostnet-ssh-|ssh-keygen|known_hosts/);
     expect(await netnsOf(2)).toEqual([]);
   });
 
