@@ -16,3 +16,4 @@ export * from "./vxlan";
 export * as firewall from "./firewall";
 export { recentRead, sharedRead } from "./shared";
 export * from "./proxy";
+export * from "./sockets";

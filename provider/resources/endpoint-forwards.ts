@@ -4,6 +4,7 @@ import type { Props } from "./common";
 import { toRange } from "./firewall";
 import { forgetMovedFlows, portForwardRules } from "./portforward";
 import { endpointInputs, type EndpointInputs, type EndpointPort } from "./endpoint-inputs";
+import { claimsOf, type PortClaim } from "./ports-in-use";
 import { canonicalNetwork, familyOf, maybeFamilyOf } from "./validation";
 
 // An endpoint's port forwards as rule sets per family, and its [::1] proxies: pure functions of its inputs.
@@ -97,4 +98,15 @@ function familyRules(e: EndpointInputs, address: string, ports: readonly Endpoin
 export function storedRules(olds: Props): firewall.TaggedRules[] | undefined {
   const parsed = endpointInputs.safeParse(olds);
   return parsed.success ? allRuleSets(parsed.data) : undefined;
+}
+
+/** The host ports an endpoint's forwards claim, in both families, each with its port's index. */
+export function endpointClaims(e: EndpointInputs): PortClaim[] {
+  return endpointRuleSets(e).flatMap(({ set, portIndexes }) => claimsOf(set, portIndexes));
+}
+
+/** The claims of the stored inputs (none for a new endpoint, or state this version cannot read). */
+export function storedClaims(olds: Props): PortClaim[] {
+  const parsed = endpointInputs.safeParse(olds);
+  return parsed.success ? endpointClaims(parsed.data) : [];
 }
