@@ -7,7 +7,7 @@ import { conflictMessage, listenersOf, overlaps, type FirewallBackend, type Host
 
 export * from "./types";
 export { IptablesBackend, iptablesRuleArgs, parseIptablesListeners } from "./iptables";
-export { NftBackend, NFT_TABLE, nftRuleExpression, parseNftForwards, parseNftListeners, parseNftRules } from "./nft";
+export { NftBackend, NFT_TABLE, nftRuleExpression, parseNftForwards, parseNftListeners, parseNftListing, parseNftRules, type NftListedRule } from "./nft";
 
 export type BackendChoice = "auto" | "nftables" | "iptables";
 
