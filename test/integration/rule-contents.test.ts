@@ -50,6 +50,11 @@ describeAsRoot("refresh compares firewall rules by content", () => {
         expect((await providers[kind].diff!(id, read.props!, outs)).changes).toBe(false);
       }
 
+      // A NAT rule's stored inputs that the kernel's rules do not match (the dnat's toPort and
+      // its forward accept) read as drift: NatRule plans from its inputs too.
+      const dnat = made.find((m) => m.kind === "natrule" && m.outs.type === "dnat")!;
+      expect((await providers.natrule.read!(dnat.id, { ...dnat.outs, toPort: 444 })).props?.rulesDrifted).toBe(4);
+
       // The first forward's prerouting DNAT edited by hand: another host port, same count.
       const first = made.find((m) => m.kind === "portforward")!;
       if (backend === "nftables") {
