@@ -2,12 +2,12 @@
 // port that a real listener holds (socat, tcp and udp, both families, started and killed by
 // pid) is refused at check and at create; over SSH (a lab machine's real sshd) port 22 is
 // refused; a failed ports update puts the previous forwards and [::1] proxies back.
-import { spawn, type ChildProcess } from "node:child_process";
 import type * as pulumi from "@pulumi/pulumi";
 import { firewall, proxyPidFile, proxyRunning } from "../../provider/kernel";
 import { makePlacedProviders, makeProviders } from "../../provider/resources";
 import { FaultRunner } from "../support/faults";
 import { describeAsRoot, useLab, useSandbox } from "../support/guard";
+import { Listeners } from "../support/listeners";
 
 jest.setTimeout(180_000);
 
@@ -17,7 +17,6 @@ describeAsRoot("forwards of host ports in use", () => {
   const ctx = useSandbox();
   const machines = useLab(ctx, 1);
   const ip = (...args: string[]) => ctx.sandbox.run(["ip", ...args]);
-  const started: ChildProcess[] = [];
 
   beforeAll(async () => {
     await ip("link", "add", "br-pu", "type", "bridge");
@@ -36,28 +35,9 @@ describeAsRoot("forwards of host ports in use", () => {
    */
   const fresh = () => makeProviders({ run: (command) => ctx.sandbox.runner.run(command) });
 
-  /** Starts socat with `address` as its listening end, in the sandbox's host netns; resolves once ss shows its port. */
-  async function listen(address: string, port: number, protocol: "tcp" | "udp"): Promise<number> {
-    const [file, ...args] = [...ctx.sandbox.prefix(), "socat", address, "SYSTEM:true"];
-    const child = spawn(file ?? "nsenter", args, { stdio: "ignore" });
-    started.push(child);
-    for (;;) {
-      const listed = await ctx.sandbox.run(["ss", "-H", protocol === "tcp" ? "-t" : "-u", "-l", "-n", "-p"]);
-      if (listed.includes(`pid=${child.pid},`) && listed.includes(`:${port} `)) return child.pid!;
-      if (child.exitCode !== null) throw new Error(`socat ${address} exited (${child.exitCode})`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /** Kills every listener started here, by pid, and waits for each to be gone. */
-  async function stopAll(): Promise<void> {
-    for (const child of started.splice(0)) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const gone = new Promise((r) => child.once("exit", r));
-      child.kill("SIGKILL");
-      await gone;
-    }
-  }
+  const listeners = new Listeners(() => ctx.sandbox);
+  const listen = (address: string, port: number, protocol: "tcp" | "udp") => listeners.start(address, port, protocol);
+  const stopAll = () => listeners.stopAll();
   afterEach(stopAll);
 
   async function failuresOf(kind: "portforward" | "endpoint", news: Record<string, unknown>, olds: Record<string, unknown> = {}): Promise<{ property: string; reason: string }[]> {
