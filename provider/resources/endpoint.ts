@@ -3,14 +3,14 @@ import { isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
 import { addNetns, addNetnsWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, nameNetns, netnsInode, ipCommands, linkSetWords, linkStateFrom, netnsPath, proxyPidFile, proxyRunning, reconcileProxies, showLink, showLinkWords, type LinkState } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
-import { endpointRuleSets, allRuleSets, allRules, endpointClaims, familiesOf, forgetMoved, ipv6TargetOf, loopbackProxies, storedClaims, storedRules } from "./endpoint-forwards";
+import { endpointRuleSets, allRuleSets, allRules, endpointClaims, familiesOf, forgetMoved, ipv6TargetOf, loopbackProxies, moveForwards, moveRuleSets, storedClaims, storedRules } from "./endpoint-forwards";
 import { configureInside, readInside, wantedAddresses, type Inside } from "./endpoint-inside";
 import { endpointInputs, foreignNamespaceName, foreignNamespaceProblem, hasUnknown, namedByUs, type EndpointInputs } from "./endpoint-inputs";
 import { applyRules, countRules, readRuleContents, takenPortIssues, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
 import { refusePortsInUse } from "./portforward";
 import { newClaims, portsInUseIssues } from "./ports-in-use";
-import { deleteRules, moveRules, repairsDrift } from "./natrule";
+import { deleteRules, repairsDrift } from "./natrule";
 import { canonicalInterfaceAddress, familyOf } from "./validation";
 
 /** What the kernel was seen to have: compared with the inputs to find drift. */
@@ -199,72 +199,16 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     if (!current || current.alias !== inputs.tag) {
       const made = await this.make(inputs, true);
       // make only adds: forwards no longer declared (or of the other family) go here.
-      if (before.backend) await this.moveRuleSets(inputs, before, before.backend);
+      if (before.backend) await moveRuleSets(this.runner, inputs, before, before.backend);
       await forgetMoved(this.runner, inputs.host, storedRules(olds), allRuleSets(inputs));
       return { outs: made.outs };
     }
     const hostEnd = await this.configureHostEnd(inputs, current);
     const inside = await configureInside(this.runner, inputs);
-    const backend = await this.moveForwards(inputs, before, olds);
+    const backend = await moveForwards(this.runner, inputs, before, olds);
     const proxies = loopbackProxies(inputs);
     const ruleCount = allRules(inputs).rules.length;
     return { outs: outputsOf(inputs, hostEnd, inside, backend, ruleCount, proxies.length ? 0 : undefined) };
-  }
-
-  /**
-   * Moves the forwards' rules and [::1] proxies to what the inputs want. When that fails half-way
-   * (a proxy cannot bind its port, a transaction is refused), the ones the stored state holds are
-   * put back, so that the kernel matches the state Pulumi keeps after a failed update.
-   */
-  private async moveForwards(inputs: EndpointInputs, before: EndpointOutputs, olds: Props): Promise<BackendName | undefined> {
-    let backend = before.backend;
-    try {
-      backend = await this.moveRuleSets(inputs, before, before.backend);
-      await forgetMoved(this.runner, inputs.host, storedRules(olds), allRuleSets(inputs));
-      const proxies = loopbackProxies(inputs);
-      // Stops the proxies no longer wanted (found by our tag), starts the missing or dead ones.
-      if (proxies.length || ipv6TargetOf(before) !== undefined) await reconcileProxies(this.runner, inputs.host, inputs.tag, proxies);
-      return backend;
-    } catch (err) {
-      const previous = endpointInputs.safeParse(olds);
-      if (!previous.success) throw err;
-      try {
-        await this.restoreForwards(inputs, previous.data, before, backend);
-      } catch (restoring) {
-        throw new Error(`${(err as Error).message}; putting the previous forwards back failed too: ${(restoring as Error).message}`);
-      }
-      throw err;
-    }
-  }
-
-  /** Puts back the forwards and proxies of `previous` (the stored inputs), undoing a part-done move to `inputs`'. */
-  private async restoreForwards(inputs: EndpointInputs, previous: EndpointInputs, before: EndpointOutputs, backend: BackendName | undefined): Promise<void> {
-    if (backend) {
-      const wanted = allRuleSets(previous);
-      const families = new Set([...familiesOf(before), ...allRuleSets(inputs).map((set) => set.family)]);
-      for (const family of families) {
-        if (inputs.tag !== previous.tag) await applyRules(this.runner, inputs.host, backend, { tag: inputs.tag, family, rules: [] });
-        await applyRules(this.runner, previous.host, backend, wanted.find((set) => set.family === family) ?? { tag: previous.tag, family, rules: [] });
-      }
-    }
-    if (inputs.tag !== previous.tag) await reconcileProxies(this.runner, inputs.host, inputs.tag, []);
-    await reconcileProxies(this.runner, previous.host, previous.tag, loopbackProxies(previous));
-  }
-
-  /**
-   * Makes each family's rules what the inputs want, the families the endpoint had before
-   * included (a family it no longer has loses its rules). Returns the backend they are in.
-   */
-  private async moveRuleSets(inputs: EndpointInputs, before: EndpointOutputs, backend: BackendName | undefined): Promise<BackendName | undefined> {
-    const wanted = new Map(allRuleSets(inputs).map((set) => [set.family, set]));
-    const had = familiesOf(before);
-    for (const family of new Set([...had, ...wanted.keys()])) {
-      const set = wanted.get(family) ?? { tag: inputs.tag, family, rules: [] };
-      if (backend && had.includes(family)) await moveRules(this.runner, inputs.host, { ...before, backend, family }, set);
-      else if (backend) await applyRules(this.runner, inputs.host, backend, set);
-      else if (set.rules.length) backend = await applyRules(this.runner, inputs.host, inputs.firewallBackend, set);
-    }
-    return backend;
   }
 
   async delete(_id: string, props: Props): Promise<void> {
