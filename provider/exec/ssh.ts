@@ -29,6 +29,12 @@ export interface SshConnection {
   readonly perDialTimeout: number;
 }
 
+/** Where a machine's SSH connection arrives: its sshd's address (when known) and port. */
+export interface SshArrival {
+  readonly address: string | undefined;
+  readonly port: number;
+}
+
 /** "m1 (root@192.168.77.1:22)": how errors name a machine. */
 export function machineLabel(name: string, connection: Pick<SshConnection, "user" | "host" | "port">): string {
   return `${name} (${connection.user}@${connection.host}:${connection.port})`;
@@ -149,6 +155,24 @@ export class SshRunner implements Runner {
       await this.connect();
       return this.session(command);
     }
+  }
+
+  private arrived: Promise<SshArrival> | undefined;
+
+  /**
+   * Where this connection arrives on the machine: the address and port its sshd answered on,
+   * from the session's SSH_CONNECTION (the port dialed may be NATed on the way); without it,
+   * the port dialed and no address. A forward of it would lock the stack out of the machine.
+   */
+  arrival(): Promise<SshArrival> {
+    this.arrived ??= this.run({ argv: ["printenv", "SSH_CONNECTION"] }).then(
+      ({ stdout }) => {
+        const [, , address, port] = stdout.trim().split(/\s+/);
+        return port && /^\d+$/.test(port) ? { address, port: Number(port) } : { address: undefined, port: this.connection.port };
+      },
+      () => ({ address: undefined, port: this.connection.port }),
+    );
+    return this.arrived;
   }
 
   /** Opens the multiplexed connection (once; again after it failed) and checks the machine. */

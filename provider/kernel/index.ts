@@ -17,3 +17,4 @@ export * as firewall from "./firewall";
 export { recentRead, sharedRead } from "./shared";
 export * from "./proxy";
 export * from "./responder";
+export * from "./sockets";

@@ -1,9 +1,11 @@
 import type { Runner } from "../exec";
-import type { firewall, LoopbackProxy } from "../kernel";
+import { reconcileProxies, type firewall, type LoopbackProxy } from "../kernel";
 import type { Props } from "./common";
-import { toRange } from "./firewall";
+import { applyRules, toRange, type BackendName } from "./firewall";
+import { moveRules } from "./natrule";
 import { forgetMovedFlows, portForwardRules } from "./portforward";
 import { endpointInputs, type EndpointInputs, type EndpointPort } from "./endpoint-inputs";
+import { claimsOf, type PortClaim } from "./ports-in-use";
 import { canonicalNetwork, familyOf, maybeFamilyOf } from "./validation";
 
 // An endpoint's port forwards as rule sets per family, and its [::1] proxies: pure functions of its inputs.
@@ -97,4 +99,80 @@ function familyRules(e: EndpointInputs, address: string, ports: readonly Endpoin
 export function storedRules(olds: Props): firewall.TaggedRules[] | undefined {
   const parsed = endpointInputs.safeParse(olds);
   return parsed.success ? allRuleSets(parsed.data) : undefined;
+}
+
+/** The host ports an endpoint's forwards claim, in both families, each with its port's index. */
+export function endpointClaims(e: EndpointInputs): PortClaim[] {
+  return endpointRuleSets(e).flatMap(({ set, portIndexes }) => claimsOf(set, portIndexes));
+}
+
+/** The claims of the stored inputs (none for a new endpoint, or state this version cannot read). */
+export function storedClaims(olds: Props): PortClaim[] {
+  const parsed = endpointInputs.safeParse(olds);
+  return parsed.success ? endpointClaims(parsed.data) : [];
+}
+
+/** What moving an endpoint's forwards needs from its stored outputs. */
+export interface StoredForwards {
+  readonly host?: string;
+  readonly tag: string;
+  readonly backend: BackendName | undefined;
+  readonly family: firewall.IpFamily;
+  readonly address: string;
+  readonly ipv6Address?: string;
+  readonly ruleCount: number;
+}
+
+/**
+ * Moves the forwards' rules and [::1] proxies to what the inputs want. When that fails half-way
+ * (a proxy cannot bind its port, a transaction is refused), the ones of the stored inputs
+ * (`olds`) are put back, so that after a failed update the kernel holds what Pulumi's state holds.
+ */
+export async function moveForwards(runner: Runner, inputs: EndpointInputs, before: StoredForwards, olds: Props): Promise<BackendName | undefined> {
+  try {
+    const backend = await moveRuleSets(runner, inputs, before, before.backend);
+    await forgetMoved(runner, inputs.host, storedRules(olds), allRuleSets(inputs));
+    const proxies = loopbackProxies(inputs);
+    // Stops the proxies no longer wanted (found by our tag), starts the missing or dead ones.
+    if (proxies.length || ipv6TargetOf(before) !== undefined) await reconcileProxies(runner, inputs.host, inputs.tag, proxies);
+    return backend;
+  } catch (err) {
+    const previous = endpointInputs.safeParse(olds);
+    if (!previous.success) throw err;
+    try {
+      await restoreForwards(runner, inputs, previous.data, before);
+    } catch (restoring) {
+      throw new Error(`${(err as Error).message}; putting the previous forwards back failed too: ${(restoring as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+/** Puts back the rules and proxies of `previous` (the stored inputs), undoing a part-done move to `inputs`. */
+async function restoreForwards(runner: Runner, inputs: EndpointInputs, previous: EndpointInputs, before: StoredForwards): Promise<void> {
+  // Without rules before, the move may have made some in the backend the inputs choose.
+  const backend = before.backend ?? inputs.firewallBackend;
+  const wanted = allRuleSets(previous);
+  for (const family of new Set([...familiesOf(before), ...allRuleSets(inputs).map((set) => set.family)])) {
+    if (inputs.tag !== previous.tag) await applyRules(runner, inputs.host, backend, { tag: inputs.tag, family, rules: [] });
+    await applyRules(runner, previous.host, backend, wanted.find((set) => set.family === family) ?? { tag: previous.tag, family, rules: [] });
+  }
+  if (inputs.tag !== previous.tag) await reconcileProxies(runner, inputs.host, inputs.tag, []);
+  await reconcileProxies(runner, previous.host, previous.tag, loopbackProxies(previous));
+}
+
+/**
+ * Makes each family's rules what the inputs want, the families the endpoint had before
+ * included (a family it no longer has loses its rules). Returns the backend they are in.
+ */
+export async function moveRuleSets(runner: Runner, inputs: EndpointInputs, before: StoredForwards, backend: BackendName | undefined): Promise<BackendName | undefined> {
+  const wanted = new Map(allRuleSets(inputs).map((set) => [set.family, set]));
+  const had = familiesOf(before);
+  for (const family of new Set([...had, ...wanted.keys()])) {
+    const set = wanted.get(family) ?? { tag: inputs.tag, family, rules: [] };
+    if (backend && had.includes(family)) await moveRules(runner, inputs.host, { ...before, backend, family }, set);
+    else if (backend) await applyRules(runner, inputs.host, backend, set);
+    else if (set.rules.length) backend = await applyRules(runner, inputs.host, inputs.firewallBackend, set);
+  }
+  return backend;
 }

@@ -3,12 +3,14 @@ import { isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
 import { addNetns, addNetnsWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, nameNetns, netnsInode, ipCommands, linkSetWords, linkStateFrom, netnsPath, proxyPidFile, proxyRunning, reconcileProxies, showLink, showLinkWords, type LinkState } from "../kernel";
 import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
-import { endpointRuleSets, allRuleSets, allRules, familiesOf, forgetMoved, ipv6TargetOf, loopbackProxies, storedRules } from "./endpoint-forwards";
+import { endpointRuleSets, allRuleSets, allRules, endpointClaims, familiesOf, forgetMoved, ipv6TargetOf, loopbackProxies, moveForwards, moveRuleSets, storedClaims, storedRules } from "./endpoint-forwards";
 import { configureInside, readInside, wantedAddresses, type Inside } from "./endpoint-inside";
 import { endpointInputs, foreignNamespaceName, foreignNamespaceProblem, hasUnknown, namedByUs, type EndpointInputs } from "./endpoint-inputs";
-import { applyRules, countRules, takenPortIssues, type BackendName } from "./firewall";
+import { applyRules, countRules, readRuleContents, takenPortIssues, type BackendName } from "./firewall";
 import { freshLink, reconcileLink } from "./links";
-import { deleteRules, moveRules, repairsDrift } from "./natrule";
+import { refusePortsInUse } from "./portforward";
+import { newClaims, portsInUseIssues } from "./ports-in-use";
+import { deleteRules, repairsDrift } from "./natrule";
 import { canonicalInterfaceAddress, familyOf } from "./validation";
 
 /** What the kernel was seen to have: compared with the inputs to find drift. */
@@ -25,6 +27,8 @@ interface Observed {
   readonly present: boolean;
   /** Port forward rules found carrying our tag. */
   readonly ruleCount: number;
+  /** Of those, how many differ from the planned ones (edited by hand, extra or missing); absent when none. */
+  readonly rulesDrifted?: number;
   /** Of the [::1] proxies the ports need, how many were not running (set only where there are some). */
   readonly proxiesDown?: number;
 }
@@ -62,7 +66,8 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const perFamily = await Promise.all(
       endpointRuleSets(known.data).map(async ({ set, portIndexes }) => (await takenPortIssues(this.runner, known.data.host, set)).map(({ index, message }) => ({ index: portIndexes[index] ?? index, message }))),
     );
-    const issues = perFamily.flat();
+    const inUse = await portsInUseIssues(this.runner, known.data.host, known.data.tag, newClaims(endpointClaims(known.data), storedClaims(olds)), "check");
+    const issues = [...perFamily.flat(), ...inUse];
     const failures = [...(missing ? [missing] : []), ...issues.map(({ index, message }) => ({ property: `ports[${index}].hostPort`, reason: message }))];
     return failures.length ? { failures } : result;
   }
@@ -91,13 +96,16 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const seen = olds as Partial<Observed>;
     // A foreign netns's lo is its owner's: not ours to judge.
     const loopbackDown = seen.loopbackUp === false && (olds as Partial<EndpointInputs>).existingNamespace === undefined;
-    const drifted = seen.present === false || seen.hostUp === false || seen.containerUp === false || loopbackDown || (seen.strayAddresses?.length ?? 0) > 0 || (seen.proxiesDown ?? 0) > 0;
+    const drifted = seen.present === false || seen.hostUp === false || seen.containerUp === false || loopbackDown || (seen.strayAddresses?.length ?? 0) > 0 || (seen.proxiesDown ?? 0) > 0 || (seen.rulesDrifted ?? 0) > 0;
     if (!result.changes && drifted) return { ...result, changes: true };
     return repairsDrift(result, olds, news, endpointInputs, allRules);
   }
 
   async create(raw: Props): Promise<pulumi.dynamic.CreateResult> {
-    return this.make(endpointInputs.parse(raw), false);
+    const inputs = endpointInputs.parse(raw);
+    // Before anything is made: preview's look at the host's ports may be old.
+    await refusePortsInUse(this.runner, inputs.host, inputs.tag, endpointClaims(inputs));
+    return this.make(inputs, false);
   }
 
   /** Create, and update when refresh found only the forward rules (`rulesMayExist`). */
@@ -157,11 +165,11 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     const stored = props as unknown as EndpointOutputs;
     const proxies = loopbackProxies(stored);
     // Read side by side (only reads): a refresh's latency per container is its slowest read, not their sum.
-    const [hostEnd, insideSeen, ruleCount, running] = await Promise.all([
+    const [hostEnd, insideSeen, { count: ruleCount, drifted }, running] = await Promise.all([
       showLink(this.runner, stored.host, stored.hostInterface),
       // Its failure counts only where the host end shows the netns is ours (below).
       readInside(this.runner, stored).then((inside) => ({ inside }), (failure: unknown) => ({ failure })),
-      this.countForwards(stored),
+      this.readForwards(stored, props),
       Promise.all(proxies.map((p) => proxyRunning(this.runner, proxyPidFile(stored.host, stored.tag, p)))),
     ]);
     // A link of that name without our mark is someone else's: ours is gone (and what its netns holds is not ours to read).
@@ -172,52 +180,35 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       // Gone only when nothing of ours is left: rules (or running proxies) alone stay in the
       // state, so that `up` makes the rest again and `destroy` still removes them.
       const leftovers = ruleCount > 0 || running.some((up) => up);
-      return leftovers ? { id, props: { ...stored, present: false, ruleCount, ...(proxiesDown === undefined ? {} : { proxiesDown }) } } : { id: "", props: {} };
+      const { rulesDrifted: _, ...rest } = stored;
+      return leftovers ? { id, props: { ...rest, present: false, ruleCount, ...(drifted ? { rulesDrifted: drifted } : {}), ...(proxiesDown === undefined ? {} : { proxiesDown }) } } : { id: "", props: {} };
     }
     // Either end's MTU changed by hand is drift: report the end that differs from what was declared.
     const mtuSeen = hostEnd.mtu !== stored.mtu ? hostEnd.mtu : inside.link.mtu;
     const observed = { ...stored, bridge: hostEnd.master ?? "", gateway: inside.gateway, ipv6Gateway: inside.ipv6Gateway, mtu: stored.mtu === undefined ? undefined : mtuSeen };
-    return { id, props: outputsOf(observed, hostEnd, inside, stored.backend, ruleCount, proxiesDown) };
+    return { id, props: { ...outputsOf(observed, hostEnd, inside, stored.backend, ruleCount, proxiesDown), ...(drifted ? { rulesDrifted: drifted } : {}) } };
   }
 
   async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
     const inputs = endpointInputs.parse(news);
     const before = olds as unknown as EndpointOutputs;
+    await refusePortsInUse(this.runner, inputs.host, inputs.tag, newClaims(endpointClaims(inputs), storedClaims(olds)));
     const current = await showLink(this.runner, inputs.host, inputs.hostInterface);
     // Refresh found only our forward rules (the netns was deleted by hand): make it all again,
     // as create does (which refuses a same-named link that is not ours).
     if (!current || current.alias !== inputs.tag) {
       const made = await this.make(inputs, true);
       // make only adds: forwards no longer declared (or of the other family) go here.
-      if (before.backend) await this.moveRuleSets(inputs, before, before.backend);
+      if (before.backend) await moveRuleSets(this.runner, inputs, before, before.backend);
       await forgetMoved(this.runner, inputs.host, storedRules(olds), allRuleSets(inputs));
       return { outs: made.outs };
     }
     const hostEnd = await this.configureHostEnd(inputs, current);
     const inside = await configureInside(this.runner, inputs);
-    const backend = await this.moveRuleSets(inputs, before, before.backend);
-    await forgetMoved(this.runner, inputs.host, storedRules(olds), allRuleSets(inputs));
+    const backend = await moveForwards(this.runner, inputs, before, olds);
     const proxies = loopbackProxies(inputs);
-    // Stops the proxies no longer wanted (found by our tag), starts the missing or dead ones.
-    if (proxies.length || ipv6TargetOf(before) !== undefined) await reconcileProxies(this.runner, inputs.host, inputs.tag, proxies);
     const ruleCount = allRules(inputs).rules.length;
     return { outs: outputsOf(inputs, hostEnd, inside, backend, ruleCount, proxies.length ? 0 : undefined) };
-  }
-
-  /**
-   * Makes each family's rules what the inputs want, the families the endpoint had before
-   * included (a family it no longer has loses its rules). Returns the backend they are in.
-   */
-  private async moveRuleSets(inputs: EndpointInputs, before: EndpointOutputs, backend: BackendName | undefined): Promise<BackendName | undefined> {
-    const wanted = new Map(allRuleSets(inputs).map((set) => [set.family, set]));
-    const had = familiesOf(before);
-    for (const family of new Set([...had, ...wanted.keys()])) {
-      const set = wanted.get(family) ?? { tag: inputs.tag, family, rules: [] };
-      if (backend && had.includes(family)) await moveRules(this.runner, inputs.host, { ...before, backend, family }, set);
-      else if (backend) await applyRules(this.runner, inputs.host, backend, set);
-      else if (set.rules.length) backend = await applyRules(this.runner, inputs.host, inputs.firewallBackend, set);
-    }
-    return backend;
   }
 
   async delete(_id: string, props: Props): Promise<void> {
@@ -266,15 +257,24 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     rollback.push(() => deleteNetns(this.runner, inputs.namespace));
   }
 
-  /** Our forward rules in the host's table; 0 when none were ever made. */
-  private async countForwards(stored: EndpointOutputs): Promise<number> {
-    if (!stored.backend) return 0;
+  /**
+   * Our forward rules in the host's table (none when none were ever made), and how many differ
+   * from those the stored inputs plan, compared by content (a port edited by hand is drift).
+   */
+  private async readForwards(stored: EndpointOutputs, props: Props): Promise<{ count: number; drifted: number }> {
+    if (!stored.backend) return { count: 0, drifted: 0 };
+    const backend = stored.backend;
+    const planned = storedRules(props);
     try {
-      const backend = stored.backend;
+      if (planned) {
+        // Every family the endpoint had rules in, even one its inputs no longer plan any in.
+        const sets = familiesOf(stored).map((family) => planned.find((set) => set.family === family) ?? { tag: stored.tag, family, rules: [] });
+        return await readRuleContents(this.runner, stored.host, backend, sets);
+      }
       const counts = await Promise.all(familiesOf(stored).map((family) => countRules(this.runner, stored.host, backend, family, stored.tag)));
-      return counts.reduce((a, b) => a + b, 0);
+      return { count: counts.reduce((a, b) => a + b, 0), drifted: 0 };
     } catch (err) {
-      if (isNotFound(err)) return 0;
+      if (isNotFound(err)) return { count: 0, drifted: 0 };
       throw err;
     }
   }

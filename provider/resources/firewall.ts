@@ -84,3 +84,19 @@ export async function takenPortIssues(runner: Runner, where: Netns, set: firewal
 export async function countRules(runner: Runner, where: Netns, backend: BackendName, family: firewall.IpFamily, tag: string, dockerUser = false): Promise<number> {
   return (await backendFor(runner, backend)).count(where, family, tag, dockerUser);
 }
+
+/**
+ * What refresh sees of a resource's rules: how many carry its tag, and how many differ from
+ * `planned` (its stored inputs' rules: missing, edited or extra), compared as canonical text.
+ */
+export async function readRuleContents(runner: Runner, where: Netns, backend: BackendName, planned: readonly firewall.TaggedRules[]): Promise<{ count: number; drifted: number }> {
+  const chosen = await backendFor(runner, backend);
+  let count = 0;
+  let drifted = 0;
+  for (const set of planned) {
+    const found = await chosen.taggedRules(where, set.family, set.tag);
+    count += found.length;
+    drifted += firewall.ruleDifferences(found, chosen.canonicalRules(set));
+  }
+  return { count, drifted };
+}

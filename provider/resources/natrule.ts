@@ -3,7 +3,7 @@ import { z } from "zod";
 import { isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
 import { checkWith, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
-import { addressOrNetwork, applyRules, countRules, familyOfAll, firewallChoice, portOrRange, toRange, type BackendName } from "./firewall";
+import { addressOrNetwork, applyRules, countRules, readRuleContents, familyOfAll, firewallChoice, portOrRange, toRange, type BackendName } from "./firewall";
 import { interfaceName, ipAddress, isUnknown, netnsName, ownershipTag } from "./validation";
 
 export const natRuleInputs = z
@@ -103,7 +103,8 @@ export class NatRuleProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
-    return readRules(this.runner, id, props as unknown as TaggedOutputs);
+    const stored = natRuleInputs.safeParse(props);
+    return readRules(this.runner, id, props as unknown as TaggedOutputs, stored.success ? natRules(stored.data) : undefined);
   }
 
   async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
@@ -128,19 +129,27 @@ export interface TaggedOutputs {
   readonly backend: BackendName;
   readonly family: firewall.IpFamily;
   readonly ruleCount: number;
+  /** Rules refresh found edited (or extra, or missing) against the planned ones; absent when none. */
+  readonly rulesDrifted?: number;
 }
 
-/** Refresh: gone when none of our rules remain; a partial set shows as a changed ruleCount. */
-export async function readRules(runner: Runner, id: string, stored: TaggedOutputs): Promise<pulumi.dynamic.ReadResult> {
-  let count: number;
+/**
+ * Refresh: gone when none of our rules remain; a partial set shows as a changed ruleCount, and
+ * rules edited by hand (the count unchanged) as `rulesDrifted`, the number that differ from
+ * the rules `planned` for the stored inputs (when given and this version can read them).
+ */
+export async function readRules(runner: Runner, id: string, stored: TaggedOutputs, planned?: firewall.TaggedRules): Promise<pulumi.dynamic.ReadResult> {
+  const where = whereOf(stored.namespace, stored.host);
+  const { rulesDrifted: _, ...rest } = stored;
+  let seen: { count: number; drifted: number };
   try {
-    count = await countRules(runner, whereOf(stored.namespace, stored.host), stored.backend, stored.family, stored.tag);
+    seen = planned ? await readRuleContents(runner, where, stored.backend, [planned]) : { count: await countRules(runner, where, stored.backend, stored.family, stored.tag), drifted: 0 };
   } catch (err) {
     if (isNotFound(err)) return { id: "", props: {} };
     throw err;
   }
-  if (count === 0) return { id: "", props: {} };
-  return { id, props: { ...stored, ruleCount: count } };
+  if (seen.count === 0) return { id: "", props: {} };
+  return { id, props: { ...rest, ruleCount: seen.count, ...(seen.drifted ? { rulesDrifted: seen.drifted } : {}) } };
 }
 
 /** Replaces the rules in place; when the family changed, the old family's rules go first. */
@@ -171,5 +180,6 @@ export function repairsDrift<T extends z.ZodTypeAny>(
   const parsed = schema.safeParse(news);
   if (!parsed.success) return result;
   const planned = plan(parsed.data).rules.length;
-  return olds.ruleCount === planned ? result : { ...result, changes: true };
+  const edited = typeof olds.rulesDrifted === "number" && olds.rulesDrifted > 0;
+  return olds.ruleCount === planned && !edited ? result : { ...result, changes: true };
 }

@@ -5,6 +5,7 @@ import { connectedNetworkOf, deleteForwardedFlows, deleteFlowsWords, type firewa
 import { checkWith, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { applyRules, firewallChoice, portOrRange, takenPortIssues, toRange, type BackendName } from "./firewall";
 import { deleteRules, moveRules, readRules, repairsDrift, type TaggedOutputs } from "./natrule";
+import { claimsOf, newClaims, portsInUseIssues } from "./ports-in-use";
 import { familyOf, ipAddress, maybeFamilyOf, netnsName, ownershipTag } from "./validation";
 
 export const ANY_ADDRESS = ["0.0.0.0", "::"];
@@ -116,16 +117,38 @@ function storedRules(olds: Props): firewall.TaggedRules | undefined {
   return parsed.success ? portForwardRules(parsed.data, (olds as unknown as PortForwardOutputs).hairpinNetwork) : undefined;
 }
 
+/** The host ports a forward's stored inputs claimed (none for a new resource or unreadable state). */
+function claimsOfStored(olds: Props): ReturnType<typeof claimsOf> {
+  const stored = portForwardInputs.safeParse(olds);
+  return stored.success ? claimsOf(portForwardRules(stored.data, undefined)) : [];
+}
+
+/** The create's own look at the ports (preview's may be old): fails naming every port in use. */
+export async function refusePortsInUse(runner: Runner, where: Netns, tag: string, claims: ReturnType<typeof claimsOf>): Promise<void> {
+  const issues = await portsInUseIssues(runner, where, tag, claims, "create");
+  if (issues.length) throw new Error([...new Set(issues.map((i) => i.message))].join("; "));
+}
+
+/** After a failed update: the previous rules again, and none of the new ones under another tag or family. */
+async function restorePrevious(runner: Runner, where: Netns, before: PortForwardOutputs, previous: firewall.TaggedRules, attempted: firewall.TaggedRules): Promise<void> {
+  if (attempted.tag !== previous.tag || attempted.family !== previous.family) await applyRules(runner, where, before.backend, { tag: attempted.tag, family: attempted.family, rules: [] });
+  await applyRules(runner, whereOf(before.namespace, before.host), before.backend, previous);
+}
+
 /** A port forward from the host to an address behind it (a container), tcp or udp, one port or a range. */
 export class PortForwardProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
-  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+  async check(olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
     const result = checkWith(portForwardInputs, news);
-    // Preview already names another owner's forward on the port, where the kernel can be read.
+    // Preview already names another owner's forward on the port, or a service listening
+    // there, where the kernel can be read.
     const known = portForwardInputs.safeParse(result.inputs ?? {});
     if (result.failures?.length || !known.success) return result;
-    const issues = await takenPortIssues(this.runner, whereOf(known.data.namespace, known.data.host), portForwardRules(known.data, undefined));
+    const where = whereOf(known.data.namespace, known.data.host);
+    const set = portForwardRules(known.data, undefined);
+    const inUse = await portsInUseIssues(this.runner, where, known.data.tag, newClaims(claimsOf(set), claimsOfStored(olds)), "check");
+    const issues = [...(await takenPortIssues(this.runner, where, set)), ...inUse];
     return issues.length ? { failures: issues.map(({ message }) => ({ property: "hostPort", reason: message })) } : result;
   }
 
@@ -145,12 +168,13 @@ export class PortForwardProvider implements pulumi.dynamic.ResourceProvider {
     const where = whereOf(inputs.namespace, inputs.host);
     const hairpinNetwork = inputs.hairpin ? (await connectedNetworkOf(this.runner, where, inputs.target))?.network : undefined;
     const set = portForwardRules(inputs, hairpinNetwork);
+    await refusePortsInUse(this.runner, where, inputs.tag, claimsOf(set));
     const backend = await applyRules(this.runner, where, inputs.firewallBackend, set);
     return { id: `forward/${idPart(where)}/${inputs.tag}`, outs: this.outputs(inputs, backend, set, hairpinNetwork) };
   }
 
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
-    return readRules(this.runner, id, props as unknown as PortForwardOutputs);
+    return readRules(this.runner, id, props as unknown as PortForwardOutputs, storedRules(props));
   }
 
   async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
@@ -159,8 +183,16 @@ export class PortForwardProvider implements pulumi.dynamic.ResourceProvider {
     const where = whereOf(inputs.namespace, inputs.host);
     const hairpinNetwork = inputs.hairpin ? (await connectedNetworkOf(this.runner, where, inputs.target))?.network : undefined;
     const set = portForwardRules(inputs, hairpinNetwork);
-    await moveRules(this.runner, where, before, set);
-    await forgetMovedFlows(this.runner, where, storedRules(olds), set);
+    await refusePortsInUse(this.runner, where, inputs.tag, newClaims(claimsOf(set), claimsOfStored(olds)));
+    const previous = storedRules(olds);
+    try {
+      await moveRules(this.runner, where, before, set);
+      await forgetMovedFlows(this.runner, where, previous, set);
+    } catch (err) {
+      // The state keeps the previous forward: so does the kernel (an emptied family or tag included).
+      if (previous) await restorePrevious(this.runner, where, before, previous, set).catch((restoring: unknown) => Promise.reject(new Error(`${(err as Error).message}; putting the previous forward back failed too: ${(restoring as Error).message}`)));
+      throw err;
+    }
     return { outs: this.outputs(inputs, before.backend, set, hairpinNetwork) };
   }
 

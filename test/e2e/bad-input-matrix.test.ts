@@ -9,7 +9,8 @@
 // that fails writes no state, so a lane's stack is reused from case to case.
 import { FakeRunner } from "../../provider/exec";
 import { makeProviders, type ResourceKind } from "../../provider/resources";
-import { describeAsRoot, useSandbox } from "../support/guard";
+import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { Listeners } from "../support/listeners";
 import { PulumiProject, type CliResult } from "../support/pulumi";
 import { TEST_LIMIT_MS } from "../support/limits";
 
@@ -253,6 +254,51 @@ describeAsRoot("issue 20: probes: a missing source namespace fails `pulumi previ
     expect(result.output).toMatch(propertyLine(resource, field));
     expect(result.output).toContain("netns nosuch does not exist (`ip netns list` shows the names there)");
     expect(result.output).not.toMatch(/Exception calling application|Unhandled exception|TypeError|ReferenceError|\n\s+at .*\.(js|ts):\d+/);
+    expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
+  });
+});
+
+// issue 20: ports in use. Real listeners in the sandbox (socat, started and killed by pid) hold
+// host ports; a forward of one is refused at preview, naming the port, the address and the
+// process, with no stack trace, and the sandbox is left as it was.
+describeAsRoot("issue 20: ports in use", () => {
+  const ctx = useSandbox();
+  const project = usePulumiProject(ctx, "bad-input-ports");
+  const listeners = new Listeners(() => ctx.sandbox);
+  afterAll(() => listeners.stopAll());
+
+  const cases: { what: string; listen: [string, number, "tcp" | "udp"]; code: string; expect: (pid: number) => RegExp }[] = [
+    {
+      what: "a PortForward of a tcp port a service listens on (0.0.0.0)",
+      listen: ["TCP4-LISTEN:18101,bind=0.0.0.0,reuseaddr", 18101, "tcp"],
+      code: `new hostnet.PortForward("f", { protocol: "tcp", hostPort: 18101, target: "10.0.3.2" });`,
+      expect: (pid) => new RegExp(`resource 'f': property hostPort value .*host port tcp/18101 is in use on this machine: socat \\(pid ${pid}\\) listens on 0\\.0\\.0\\.0:18101`),
+    },
+    {
+      what: "a container's udp port that a dual-stack socket (*) holds",
+      listen: ["UDP6-RECVFROM:18102,ipv6only=0,reuseaddr", 18102, "udp"],
+      code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 18102, protocol: "udp" }] });`,
+      expect: (pid) => new RegExp(`resource 'c1': property ports\\[0\\]\\.hostPort value .*host port udp/18102 is in use on this machine: socat \\(pid ${pid}\\) listens on \\*:18102`),
+    },
+    {
+      what: "a dual-stack container's port that an IPv6-only socket ([::]) holds",
+      listen: ["TCP6-LISTEN:18103,ipv6only=1,reuseaddr", 18103, "tcp"],
+      code: `const n = new hostnet.BridgeNetwork("n", { subnet: "10.0.3.0/24", ipv6Subnet: "fd00:3::/64" });\nnew hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, ports: [{ hostPort: 18103 }] });`,
+      expect: (pid) => new RegExp(`resource 'c1': property ports\\[0\\]\\.hostPort value .*host port tcp/18103 is in use on this machine: socat \\(pid ${pid}\\) listens on \\[::\\]:18103`),
+    },
+  ];
+
+  test.each(cases)("$what", async ({ listen, code, expect: line }) => {
+    const pid = await listeners.start(...listen);
+    try {
+      project.writeProgram(code);
+      const result = await project.preview();
+      expect(result.code).not.toBe(0);
+      expect(result.output).toMatch(line(pid));
+      expect(result.output).not.toMatch(/Exception calling application|Unhandled exception|TypeError|ReferenceError|\n\s+at /);
+    } finally {
+      await listeners.stopAll();
+    }
     expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
   });
 });

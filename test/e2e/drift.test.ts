@@ -292,6 +292,31 @@ describeAsRoot("drift repair through pulumi", () => {
     expect(again.stdout).not.toMatch(/\b(updated|created|deleted|replaced)\b/);
   });
 
+  test("round 3 (issue 20): rules edited by hand, their count unchanged, show in refresh and up rewrites them", async () => {
+    // d-web's DNAT from outside goes to another port; d-ep1's hairpin masquerade to another subnet.
+    const replace = async (resource: string, chain: string, from: RegExp, to: string) => {
+      const rule = (await rulesOf(resource)).find((r) => r.chain === chain && from.test(r.text));
+      expect(rule).toBeDefined();
+      const text = rule!.text.replace(/ # handle \d+$/, "").replace(from, to);
+      await run(["nft", "replace", "rule", "ip", "hostnet", chain, "handle", rule!.handle, ...text.split(" ")]);
+    };
+    await replace("d-web", "prerouting", /dport 8080/, "dport 8090");
+    await replace("d-ep1", "postrouting", /ip saddr 10\.64\.0\.0\/24/, "ip saddr 10.65.0.0/24");
+    expect((await rulesOf("d-web")).length).toBe(ruleCounts["d-web"]);
+    expect((await rulesOf("d-ep1")).length).toBe(ruleCounts["d-ep1"]);
+
+    const refresh = await project.refresh();
+    expect(refreshed(refresh.stdout)).toEqual({ updated: ["d-ep1", "d-web"], deleted: [] });
+    await project.up();
+    const web = (await rulesOf("d-web")).map((r) => r.text).join("\n");
+    expect(web).toContain("dport 8080");
+    expect(web).not.toContain("8090");
+    expect((await rulesOf("d-ep1")).map((r) => r.text).join("\n")).not.toContain("10.65.0.0");
+    expect(await ctx.sandbox.ask(undefined, "tcp", "10.63.0.1", 8080)).toBe("10.63.0.1");
+    const again = await project.up();
+    expect(again.stdout).not.toMatch(/\b(updated|created|deleted|replaced)\b/);
+  });
+
   test("destroy leaves the sandbox as it was", async () => {
     await project.destroy();
     expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);

@@ -8,7 +8,7 @@ import { conflictMessage, listenersOf, overlaps, type FirewallBackend, type Host
 export * from "./types";
 export { dockerUserLines, dockerUserScript } from "./docker-user";
 export { IptablesBackend, iptablesRuleArgs, parseIptablesListeners } from "./iptables";
-export { NftBackend, NFT_TABLE, nftRuleExpression, parseNftForwards, parseNftListeners, parseNftRules } from "./nft";
+export { NftBackend, NFT_TABLE, nftRuleExpression, parseNftForwards, parseNftListeners, parseNftListing, parseNftRules, type NftListedRule } from "./nft";
 
 export type BackendChoice = "auto" | "nftables" | "iptables";
 

@@ -1,6 +1,7 @@
 import { isExists, isNotFound, type Runner } from "../../exec";
 import type { Netns } from "../ip";
-import { DOCKER_USER, formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type HostPortListener, type IpFamily, type Protocol, type TaggedRules } from "./types";
+import { sharedRead } from "../shared";
+import { canonicalAddresses, DOCKER_USER, formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type HostPortListener, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
 /**
  * Our chains and the built-in chain of each table that jumps to them (appended, or `first`:
@@ -86,6 +87,17 @@ export function parseIptablesListeners(lines: readonly string[]): HostPortListen
 }
 
 /**
+ * One `-A` line in canonical text: the comment left out, host addresses without the /32 or
+ * /128 that `iptables -S` adds, IPv6 in one spelling.
+ */
+function canonicalIptables(line: string): string {
+  const text = line
+    .replace(/ -m comment --comment (?:"[^"]*"|\S+)/, "")
+    .replace(/( -[sd] [0-9A-Fa-f:.]+)\/(?:32|128)(?=\s|$)/g, "$1");
+  return canonicalAddresses(text).replace(/\s+/g, " ").trim();
+}
+
+/**
  * The iptables backend (iptables-nft or legacy, whichever `iptables` is): our own chains,
  * jumped to from the built-in ones; each table changed in one `iptables-restore --noflush`
  * transaction; `-w` waits for the xtables lock.
@@ -132,6 +144,26 @@ export class IptablesBackend implements FirewallBackend {
 
   async listeners(netns: Netns, family: IpFamily): Promise<HostPortListener[]> {
     return parseIptablesListeners(await this.listOurs(netns, family, "nat"));
+  }
+
+  async taggedRules(netns: Netns, family: IpFamily, tag: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const table of TABLES) {
+      let lines: string[];
+      try {
+        // A refresh reads every firewall resource at once: they share one listing per host, family and table.
+        lines = await sharedRead(this.runner, `iptables ${netns ?? ""} ${family} ${table}`, () => this.listOurs(netns, family, table));
+      } catch (err) {
+        if (isNotFound(err)) return [];
+        throw err;
+      }
+      found.push(...lines.filter((line) => line.includes(`--comment "${tag}"`) || line.includes(`--comment ${tag} `)).map(canonicalIptables));
+    }
+    return found;
+  }
+
+  canonicalRules(set: TaggedRules): string[] {
+    return set.rules.map((rule) => canonicalIptables(["-A", CHAINS[rule.chain].name, ...iptablesRuleArgs(set.family, rule, set.tag)].join(" ")));
   }
 
   async count(netns: Netns, family: IpFamily, tag: string): Promise<number> {

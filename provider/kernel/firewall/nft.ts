@@ -3,7 +3,7 @@ import { isNotFound, type Runner } from "../../exec";
 import type { Netns } from "../ip";
 import { sharedRead } from "../shared";
 import { dockerUserLines, replaceDockerUser, taggedLines } from "./docker-user";
-import { formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type HostPortListener, type IpFamily, type Protocol, type TaggedRules } from "./types";
+import { canonicalAddresses, formatPorts, type Chain, type FirewallBackend, type FirewallRule, type ForwardSummary, type HostPortListener, type IpFamily, type Protocol, type TaggedRules } from "./types";
 
 /** Our table, one per family; nothing outside it is ever edited. */
 export const NFT_TABLE = "hostnet";
@@ -135,6 +135,33 @@ export function parseNftListeners(listing: string): HostPortListener[] {
   return listeners;
 }
 
+/** A rule of ours as `nft list table` prints it: its chain, its text without the comment, its tag. */
+export interface NftListedRule {
+  readonly chain: string;
+  readonly text: string;
+  readonly tag: string | undefined;
+}
+
+/** The rules of every chain of a `nft list table` listing (declarations and braces left out). */
+export function parseNftListing(listing: string): NftListedRule[] {
+  const rules: NftListedRule[] = [];
+  let chain = "";
+  for (const raw of listing.split("\n")) {
+    const line = raw.trim();
+    const header = /^chain (\S+) \{/.exec(line);
+    if (header) chain = header[1] ?? "";
+    if (!chain || header || !line || line === "}" || /^(type|policy) /.test(line)) continue;
+    const comment = / comment "([^"]*)"$/.exec(line);
+    rules.push({ chain, text: comment ? line.slice(0, comment.index) : line, tag: comment?.[1] });
+  }
+  return rules;
+}
+
+/** One rule's canonical text: chain and expression, addresses in one spelling, spacing collapsed. */
+function canonicalNft(chain: string, text: string): string {
+  return `${chain}: ${canonicalAddresses(text).replace(/\s+/g, " ").trim()}`;
+}
+
 /** The nftables backend: our own table per family, base chains, atomic `nft -f -` transactions. */
 export class NftBackend implements FirewallBackend {
   readonly name = "nftables";
@@ -184,6 +211,23 @@ export class NftBackend implements FirewallBackend {
     if (!dockerUser) return inNft;
     const lines = await sharedRead(this.runner, `docker-user ${netns ?? ""} ${family}`, () => dockerUserLines(this.runner, netns, family));
     return inNft + taggedLines(lines ?? [], tag).length;
+  }
+
+  async taggedRules(netns: Netns, family: IpFamily, tag: string): Promise<string[]> {
+    // A refresh reads every firewall resource at once: they share one listing per host and family.
+    const listed = await sharedRead(this.runner, `nft text ${netns ?? ""} ${family}`, async () => {
+      try {
+        return parseNftListing((await this.runner.run({ argv: ["nft", "list", "table", nftFamily(family), NFT_TABLE], netns })).stdout);
+      } catch (err) {
+        if (isNotFound(err)) return [];
+        throw err;
+      }
+    });
+    return listed.filter((r) => r.tag === tag).map((r) => canonicalNft(r.chain, r.text));
+  }
+
+  canonicalRules(set: TaggedRules): string[] {
+    return set.rules.map((rule) => canonicalNft(rule.chain, nftRuleExpression(set.family, rule, set.tag).replace(/ comment "[^"]*"$/, "")));
   }
 
   async replace(netns: Netns, set: TaggedRules): Promise<void> {

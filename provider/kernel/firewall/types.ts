@@ -1,3 +1,4 @@
+import ipaddr from "ipaddr.js";
 import type { Runner } from "../../exec";
 import type { Netns } from "../ip";
 
@@ -92,6 +93,14 @@ export interface FirewallBackend {
   replaceAll(netns: Netns, sets: readonly TaggedRules[]): Promise<void>;
   /** Number of rules carrying `tag` (0 when our table or the namespace is gone); `dockerUser`: DOCKER-USER's too. */
   count(netns: Netns, family: IpFamily, tag: string, dockerUser?: boolean): Promise<number>;
+  /**
+   * The rules carrying `tag`, each in canonical text (`canonicalRules` of what we would write
+   * compares equal): refresh compares contents, so a rule edited by hand is drift even when
+   * the count is right. Concurrent callers for one host and family share one listing.
+   */
+  taggedRules(netns: Netns, family: IpFamily, tag: string): Promise<string[]>;
+  /** The canonical text of each rule of `set`, as taggedRules would read it once in place. */
+  canonicalRules(set: TaggedRules): string[];
   /** Our IPv4 port forwards (DNAT in prerouting). */
   forwards(netns: Netns): Promise<ForwardSummary[]>;
   /** The distinct tags our rules of this family carry (none when our table or the namespace is gone). */
@@ -141,4 +150,31 @@ export interface ForwardSummary {
   readonly ports: string;
   readonly to: string;
   readonly tag: string;
+}
+
+/**
+ * The rules expected but not found, and found but not expected, counted as multisets: 0 when
+ * the kernel holds exactly the planned rules.
+ */
+export function ruleDifferences(found: readonly string[], planned: readonly string[]): number {
+  const left = new Map<string, number>();
+  for (const rule of planned) left.set(rule, (left.get(rule) ?? 0) + 1);
+  let extra = 0;
+  for (const rule of found) {
+    const n = left.get(rule) ?? 0;
+    if (n > 0) left.set(rule, n - 1);
+    else extra++;
+  }
+  return extra + [...left.values()].reduce((a, b) => a + b, 0);
+}
+
+/** Every IPv6 address (with or without prefix) in a rule's text, in its one canonical spelling (RFC 5952). */
+export function canonicalAddresses(text: string): string {
+  return text.replace(/(?<![\w:.])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]*)(?![\w:])/g, (address) => {
+    try {
+      return ipaddr.IPv6.parse(address).toRFC5952String();
+    } catch {
+      return address;
+    }
+  });
 }
