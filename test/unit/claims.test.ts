@@ -189,6 +189,7 @@ describe("the program's registry", () => {
     expect(() => new hostnet.ContainerNetwork("c2", { mode: "none", namespaceName: "web" })).toThrow('ContainerNetwork c2: network namespace web of container "c2" is already taken by container "c1" on the local machine');
     expect(() => new hostnet.ContainerNetwork("c3", { mode: "bridge", network: a, hostInterfaceName: "vh-c1" })).toThrow('ContainerNetwork c3: interface name vh-c1 of container "c3" is already taken by container "c1" on the local machine');
     expect(() => new hostnet.Namespace("ns", { name: "web" })).toThrow('Namespace ns: network namespace web of Namespace "ns" is already taken by container "c1" on the local machine');
+    expect(() => new hostnet.BridgeEndpoint("ep", { namespace: "ep", bridge: "br-a", hostInterface: "vh-c1", address: "10.70.0.9/16" })).toThrow('BridgeEndpoint ep: interface name vh-c1 of BridgeEndpoint "ep" is already taken by container "c1" on the local machine');
     new hostnet.OverlayNetwork("ov1", { subnet: "10.80.0.0/24", vni: 42, machines: [{ machine: m1, address: "192.168.77.1" }] });
     expect(() => new hostnet.OverlayNetwork("ov2", { subnet: "10.81.0.0/24", vni: 42, machines: [{ machine: m1, address: "192.168.77.1" }] })).toThrow('OverlayNetwork ov2: VNI 42 on UDP port 4789 of network "ov2" is already used by network "ov1" on machine m1');
     expect(() => new hostnet.Vxlan("vx", { name: "vx-x", vni: 42, machine: m1 })).toThrow('Vxlan vx: VNI 42 on UDP port 4789 of Vxlan "vx" is already used by network "ov1" on machine m1');
