@@ -3,9 +3,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addBridge, deleteLink, showLink, type LinkState } from "../kernel";
-import { checkWith, describeWhere, diffByRules, idPart, takeOver, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { checkWith, describeWhere, diffByRules, idPart, neverTaken, Rollback, SCHEMA_VERSION, takeOver, whereOf, type Props } from "./common";
 import { freshLink, reconcileLink, withoutKept } from "./links";
-import { occupancyOf, otherOwnerOf, placeOf, subnetClashes, tagsOf, takenNameReason } from "./claims";
+import { occupancyOf, otherOwnerOf, placeOf, subnetClashes, tagsOf } from "./claims";
 import { canonicalInterfaceAddress, interfaceAddress, interfaceName, isUnknown, macAddress, mtu, netnsName, networkCidr, ownershipTag } from "./validation";
 
 export const bridgeInputs = z.object({
@@ -89,7 +89,7 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
     const place = placeOf(this.runner, where);
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const owner = otherOwnerOf(occupancy.links.find((l) => l.name === inputs.name), self);
-    if (owner) failures.push({ property: "name", reason: takenNameReason(`link ${inputs.name} ${place}`, owner) });
+    if (owner) failures.push({ property: "name", reason: neverTaken(`link ${inputs.name} ${place}`, owner) });
     const network = inputs.network;
     if (network) failures.push(...subnetClashes(network.name, network.subnets, occupancy, self, place).map((reason) => ({ property: "addresses", reason })));
     return failures;

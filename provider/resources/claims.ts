@@ -1,16 +1,14 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { SshRunner, type Runner } from "../exec";
 import { prefixesOverlap, readNamespaces, readOccupancy, routeCidr, showLink, vxlanSettingsOf, type LinkState, type Netns, type Occupancy } from "../kernel";
-import { describeWhere, ownerOf, stackPrefixOf, type Props } from "./common";
+import { describeWhere, neverTaken, ownerOf, stackPrefixOf, type Props } from "./common";
 import type { EndpointInputs } from "./endpoint-inputs";
 import { isUnknown } from "./validation";
 
-/**
- * What `check` finds already in the kernel that a new network or name would clash with: the
- * host's addresses and routes, another stack's network, another owner's link, namespace or
- * VNI. For preview only; what cannot be read (a netns not made yet, a missing tool) is no
- * clash, and create meets the kernel's own refusal.
- */
+// What `check` finds already in the kernel that a new network or name would clash with: the
+// host's addresses and routes, another stack's network, another owner's link, namespace or
+// VNI. For preview only; what cannot be read (a netns not made yet, a missing tool) is no
+// clash, and create meets the kernel's own refusal.
 
 /** The resource asking, as the kernel may know it: its object's name, and its tags (now and before a rename of the stack). */
 export interface Self {
@@ -61,11 +59,6 @@ function sameStack(alias: string, self: Self): boolean {
 export function otherOwnerOf(link: LinkState | undefined, self: Self): string | undefined {
   if (!link || !tagged(link.alias) || self.tags.includes(link.alias)) return undefined;
   return ownerOf(link.alias, self.tags[0] ?? "");
-}
-
-/** The failure of a name another owner holds: never taken, adopt or not. */
-export function takenNameReason(what: string, owner: string): string {
-  return `${what} already exists and belongs to ${owner}; it is never taken over, not even with \`adopt: true\`: choose another name, or remove it from its owner first`;
 }
 
 /** Route types that hold addresses for a destination (not the local table's copies of addresses). */
@@ -159,11 +152,11 @@ export async function endpointNameClashes(runner: Runner, olds: Props, inputs: E
   const hostEnd = occupancy?.links.find((l) => l.name === inputs.hostInterface);
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const owner = otherOwnerOf(hostEnd, self);
-  if (owner) failures.push({ property: "hostInterface", reason: takenNameReason(`link ${inputs.hostInterface} ${placeOf(runner, inputs.host)}`, owner) });
+  if (owner) failures.push({ property: "hostInterface", reason: neverTaken(`link ${inputs.hostInterface} ${placeOf(runner, inputs.host)}`, owner) });
   const ours = hostEnd?.alias !== undefined && self.tags.includes(hostEnd.alias);
   if (!ours && inputs.existingNamespace === undefined) {
     const namespace = await namespaceOwner(runner, inputs.namespace, self);
-    if (namespace) failures.push({ property: "namespace", reason: takenNameReason(`network namespace ${inputs.namespace}${machineOf(runner)}`, namespace) });
+    if (namespace) failures.push({ property: "namespace", reason: neverTaken(`network namespace ${inputs.namespace}${machineOf(runner)}`, namespace) });
   }
   return failures;
 }

@@ -59,11 +59,14 @@ export function takeOver(what: string, alias: string | undefined, tag: string, a
   return ownership;
 }
 
+/** Why another owner's object is not taken: no advice to adopt, which would not help. */
+export function neverTaken(what: string, owner: string): string {
+  return `${what} already exists and belongs to ${owner}; it is never taken over, not even with \`adopt: true\`: choose another name, or remove it from its owner first`;
+}
+
 /** Why an existing object is not taken; the advice to adopt only where adopting is allowed (untagged). */
 export function refusal(what: string, ownership: Ownership, alias: string | undefined, tag: string): Error {
-  if (ownership === "other-stack" && alias !== undefined) {
-    return new Error(`${what} already exists and belongs to ${ownerOf(alias, tag)}; it is never taken over, not even with \`adopt: true\`: choose another name, or remove it from its owner first`);
-  }
+  if (ownership === "other-stack" && alias !== undefined) return new Error(neverTaken(what, ownerOf(alias, tag)));
   return new Error(
     `${what} already exists and it was not created by pulumi-hostnet; to manage it, set \`adopt: true\` on this resource, or on the BridgeNetwork, OverlayNetwork or ContainerNetwork that declares it (the existing object is then reconfigured as declared and deleted on destroy)`,
   );

@@ -2,8 +2,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addNetns, deleteNetns, netnsExists, netnsPath, setLink, showLink } from "../kernel";
-import { checkWith, diffByRules, takeOver, Rollback, SCHEMA_VERSION, type Props } from "./common";
-import { machineOf, namespaceOwner, tagsOf, takenNameReason } from "./claims";
+import { checkWith, diffByRules, neverTaken, Rollback, SCHEMA_VERSION, takeOver, type Props } from "./common";
+import { machineOf, namespaceOwner, tagsOf } from "./claims";
 import { isUnknown, netnsName, ownershipTag } from "./validation";
 
 export const namespaceInputs = z.object({
@@ -32,7 +32,7 @@ export class NamespaceProvider implements pulumi.dynamic.ResourceProvider {
     if (!known.success || isUnknown(known.data.name) || isUnknown(known.data.tag)) return result;
     // Preview names another owner's namespace of this name (its lo's alias).
     const owner = await namespaceOwner(this.runner, known.data.name, { tags: tagsOf(known.data, olds), adopt: known.data.adopt });
-    return owner ? { failures: [{ property: "name", reason: takenNameReason(`network namespace ${known.data.name}${machineOf(this.runner)}`, owner) }] } : result;
+    return owner ? { failures: [{ property: "name", reason: neverTaken(`network namespace ${known.data.name}${machineOf(this.runner)}`, owner) }] } : result;
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {

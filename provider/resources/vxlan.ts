@@ -2,8 +2,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addVxlanWords, deleteLink, ip, setVxlanPeers, showLink, vxlanPeers, vxlanSettingsOf, type LinkState, type Netns } from "../kernel";
-import { checkWith, describeWhere, diffByRules, idPart, takeOver, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
-import { occupancyOf, otherOwnerOf, placeOf, tagsOf, takenNameReason, vniClash } from "./claims";
+import { checkWith, describeWhere, diffByRules, idPart, neverTaken, Rollback, SCHEMA_VERSION, takeOver, whereOf, type Props } from "./common";
+import { occupancyOf, otherOwnerOf, placeOf, tagsOf, vniClash } from "./claims";
 import { freshLink, reconcileLink } from "./links";
 import { interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
 
@@ -65,7 +65,7 @@ export class VxlanProvider implements pulumi.dynamic.ResourceProvider {
     const owner = otherOwnerOf(occupancy.links.find((l) => l.name === inputs.name), self);
     const vni = vniClash(occupancy, inputs.vni, inputs.port, self);
     const failures = [
-      ...(owner ? [{ property: "name", reason: takenNameReason(`link ${inputs.name} ${place}`, owner) }] : []),
+      ...(owner ? [{ property: "name", reason: neverTaken(`link ${inputs.name} ${place}`, owner) }] : []),
       ...(vni ? [{ property: "vni", reason: `${vni} ${place}; two overlays on one VNI would be one layer 2 network: choose another vni (or port)` }] : []),
     ];
     return failures.length ? { failures } : result;

@@ -2,12 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import type { Machine } from "../machine";
 
-/**
- * What one Pulumi program has declared so far, per machine (and host netns), that two of its
- * resources must not share: subnets, interface names, namespace names and VXLAN VNIs. A clash
- * is an error at preview naming both resources, before anything reaches a machine. (The other
- * half, sdk/network/registry.ts, holds the host ports and the shared sysctls.)
- */
+// What one Pulumi program has declared so far, per machine (and host netns), that two of its
+// resources must not share: subnets, interface names, namespace names and VXLAN VNIs. A clash
+// is an error at preview naming both resources, before anything reaches a machine. (The other
+// half, sdk/network/registry.ts, holds the host ports and the shared sysctls.)
 
 interface Claim {
   readonly owner: string;
