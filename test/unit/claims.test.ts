@@ -2,7 +2,7 @@
 // what a check makes of a host's addresses and routes (fake runner); and which existing
 // objects a create may take (never another owner's, adopt or not).
 import * as pulumi from "@pulumi/pulumi";
-import { FakeRunner } from "../../provider/exec";
+import { CommandError, FakeRunner } from "../../provider/exec";
 import type { LinkState, Occupancy } from "../../provider/kernel";
 import { prefixesOverlap } from "../../provider/kernel";
 import { makeProviders } from "../../provider/resources";
@@ -120,6 +120,26 @@ describe("what a create may take", () => {
       expect(() => takeOver("link br-ov", "hostnet:p/s1/ov-bridge", "hostnet:p/s2/ov-bridge", adopt)).toThrow('link br-ov already exists and belongs to another stack (alias "hostnet:p/s1/ov-bridge"); it is never taken over, not even with `adopt: true`');
       expect(() => takeOver("link br-ov", "hostnet:p/s1/other-bridge", "hostnet:p/s1/ov-bridge", adopt)).toThrow(/belongs to another resource of this stack \(alias "hostnet:p\/s1\/other-bridge"\)/);
     }
+  });
+});
+
+describe("an Address already on a link", () => {
+  const onLink = (alias: string | undefined) =>
+    new FakeRunner()
+      .on(["ip", "addr", "add"], (c) => new CommandError(c.argv, 2, "Error: ipv4: Address already assigned."))
+      .on(["ip", "-json", "-details", "addr", "show", "dev", "d0"], { stdout: JSON.stringify([{ ifindex: 2, ifname: "d0", flags: ["UP"], mtu: 1500, ...(alias ? { ifalias: alias } : {}), addr_info: [{ family: "inet", local: "10.9.0.1", prefixlen: 24 }] }]), stderr: "" });
+  const inputs = (adopt: boolean) => ({ device: "d0", address: "10.9.0.1/24", adopt, tag: "hostnet:proj/stack/a" });
+
+  test("on another stack's link: never taken, adopt or not", async () => {
+    for (const adopt of [false, true]) {
+      await expect(makeProviders(onLink("hostnet:proj/prod/d0")).address.create(inputs(adopt))).rejects.toThrow('address 10.9.0.1/24 on d0 in the host netns already exists and belongs to another stack (alias "hostnet:proj/prod/d0")');
+    }
+  });
+
+  test("on this stack's link it is taken; on an untagged one only with adopt", async () => {
+    await expect(makeProviders(onLink("hostnet:proj/stack/br")).address.create(inputs(false))).resolves.toMatchObject({ id: "addr/-/d0/10.9.0.1/24" });
+    await expect(makeProviders(onLink(undefined)).address.create(inputs(false))).rejects.toThrow(/was not made by pulumi-hostnet; to manage it from this resource, set `adopt: true`/);
+    await expect(makeProviders(onLink(undefined)).address.create(inputs(true))).resolves.toMatchObject({ id: "addr/-/d0/10.9.0.1/24" });
   });
 });
 
