@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { defaultHost, type PlacementArgs } from "./common";
+import { defaultHost, ownershipTag, type PlacementArgs } from "./common";
 import { HostnetResource } from "./stub";
 
 export interface AddressArgs extends PlacementArgs {
@@ -18,6 +18,6 @@ export class Address extends HostnetResource {
   declare readonly address: pulumi.Output<string>;
 
   constructor(name: string, args: AddressArgs, opts?: pulumi.CustomResourceOptions) {
-    super("address", "Address", name, { host: defaultHost(), adopt: false, ...args }, opts);
+    super("address", "Address", name, { host: defaultHost(), adopt: false, ...args, tag: ownershipTag(name) }, opts);
   }
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost, ownershipTag, type PlacementArgs } from "./common";
 import { HostnetResource } from "./stub";
+import { claimAsResource, claimInterface, linkNetns } from "./network/claims";
 
 export interface BridgeArgs extends PlacementArgs {
   /** Interface name, at most 15 characters. */
@@ -22,6 +23,12 @@ export interface BridgeArgs extends PlacementArgs {
    * and `addresses` must already be on it (check says so otherwise). Not with adopt, mac or mtu.
    */
   existing?: pulumi.Input<boolean>;
+  /**
+   * The network the bridge carries (BridgeNetwork and OverlayNetwork set it): its name and
+   * subnets, which preview refuses where they overlap an address or route already in the
+   * netns, or another stack's network.
+   */
+  network?: { name: string; subnets: string[] };
 }
 
 /** A Linux bridge (`ip link add NAME type bridge`). */
@@ -38,6 +45,7 @@ export class Bridge extends HostnetResource {
   declare readonly keptAddresses: pulumi.Output<string[]>;
 
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
+    if (args.existing !== true) claimAsResource(`Bridge ${name}`, () => claimInterface(args.machine, linkNetns(args.namespace, args.host, defaultHost()), `Bridge "${name}"`, args.name));
     super("bridge", "Bridge", name,
       { host: defaultHost(), addresses: [], up: true, adopt: false, existing: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: args.mac, keptAddresses: undefined, mtu: args.mtu }, opts);
   }

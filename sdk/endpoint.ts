@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultHost, ownershipTag, type PlacementArgs } from "./common";
 import type { FirewallBackend } from "./nat";
 import { HostnetResource } from "./stub";
+import { claimAsResource, claimInterface, claimNamespace, linkNetns } from "./network/claims";
 
 export interface BridgeEndpointArgs extends PlacementArgs {
   /** The container's netns, made (and deleted) by this resource; not given with `existingNamespace`. */
@@ -78,6 +79,11 @@ export class BridgeEndpoint extends HostnetResource {
   declare readonly ruleCount: pulumi.Output<number>;
 
   constructor(name: string, args: BridgeEndpointArgs, opts?: pulumi.CustomResourceOptions) {
+    claimAsResource(`BridgeEndpoint ${name}`, () => {
+      // A netns someone else made is joined, not claimed.
+      if (args.existingNamespace === undefined) claimNamespace(args.machine, `BridgeEndpoint "${name}"`, args.namespace);
+      claimInterface(args.machine, linkNetns(undefined, args.host, defaultHost()), `BridgeEndpoint "${name}"`, args.hostInterface);
+    });
     super("endpoint", "BridgeEndpoint", name, endpointProps(args, name), opts);
   }
 }

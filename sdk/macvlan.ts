@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost, ownershipTag, type PlacementArgs } from "./common";
 import { HostnetResource } from "./stub";
+import { claimAsResource, claimInterface, linkNetns } from "./network/claims";
 
 export interface MacvlanArgs extends PlacementArgs {
   /** Interface name, at most 15 characters. */
@@ -35,6 +36,7 @@ export class Macvlan extends HostnetResource {
   declare readonly mac: pulumi.Output<string>;
 
   constructor(name: string, args: MacvlanArgs, opts?: pulumi.CustomResourceOptions) {
+    claimAsResource(`Macvlan ${name}`, () => claimInterface(args.machine, linkNetns(args.namespace, args.host, defaultHost()), `Macvlan "${name}"`, args.name));
     super("macvlan", "Macvlan", name,
       { host: defaultHost(), mode: "bridge", addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu }, opts);
   }

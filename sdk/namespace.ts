@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ownershipTag } from "./common";
 import type { Machine } from "./machine";
 import { HostnetResource } from "./stub";
+import { claimAsResource, claimNamespace } from "./network/claims";
 
 export interface NamespaceArgs {
   /** Name under /run/netns (what `ip netns` shows). */
@@ -22,6 +23,7 @@ export class Namespace extends HostnetResource {
   declare readonly path: pulumi.Output<string>;
 
   constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
+    claimAsResource(`Namespace ${name}`, () => claimNamespace(args.machine, `Namespace "${name}"`, args.name));
     super("namespace", "Namespace", name, namespaceProps(args, name), opts);
   }
 }

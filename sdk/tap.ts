@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost, ownershipTag, type PlacementArgs } from "./common";
 import { HostnetResource } from "./stub";
+import { claimAsResource, claimInterface, linkNetns } from "./network/claims";
 
 export interface TapArgs extends PlacementArgs {
   /** Interface name, at most 15 characters. */
@@ -35,6 +36,7 @@ export class Tap extends HostnetResource {
   declare readonly mac: pulumi.Output<string>;
 
   constructor(name: string, args: TapArgs, opts?: pulumi.CustomResourceOptions) {
+    claimAsResource(`Tap ${name}`, () => claimInterface(args.machine, linkNetns(args.namespace, args.host, defaultHost()), `Tap "${name}"`, args.name));
     super("tap", "Tap", name,
       { host: defaultHost(), multiQueue: false, addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu }, opts);
   }

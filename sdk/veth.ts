@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost, ownershipTag, type PlacementArgs } from "./common";
 import { HostnetResource } from "./stub";
+import { claimAsResource, claimInterface, linkNetns } from "./network/claims";
 
 export interface VethPeerArgs {
   /** Interface name of the peer inside its namespace, e.g. "eth0". */
@@ -51,6 +52,16 @@ export class VethPair extends HostnetResource {
   declare readonly keptPeerAddresses: pulumi.Output<string[]>;
 
   constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
+    claimAsResource(`VethPair ${name}`, () => {
+      const netns = linkNetns(args.namespace, args.host, defaultHost());
+      claimInterface(args.machine, netns, `VethPair "${name}"`, args.name);
+      const peer = args.peer as Partial<VethPeerArgs> | undefined;
+      // The peer's settings may be one Input as a whole: only a plain one is claimed here.
+      if (typeof peer !== "object" || pulumi.Output.isInstance(peer)) return;
+      const peerNetns = linkNetns(peer.namespace, args.host, defaultHost());
+      // Both ends of one name in one netns: check names that mistake itself.
+      if (peerNetns !== netns || peer.name !== args.name) claimInterface(args.machine, peerNetns, `the peer of VethPair "${name}"`, peer.name);
+    });
     super("veth", "VethPair", name,
       { host: defaultHost(), addresses: [], up: true, adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, keptAddresses: undefined, keptPeerAddresses: undefined, mtu: args.mtu }, opts);
   }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHost, ownershipTag, type PlacementArgs } from "./common";
 import { HostnetResource } from "./stub";
+import { claimAsResource, claimInterface, claimVni, linkNetns } from "./network/claims";
 
 export interface VxlanArgs extends PlacementArgs {
   /** Interface name, at most 15 characters. */
@@ -39,6 +40,11 @@ export class Vxlan extends HostnetResource {
   declare readonly mac: pulumi.Output<string>;
 
   constructor(name: string, args: VxlanArgs, opts?: pulumi.CustomResourceOptions) {
+    claimAsResource(`Vxlan ${name}`, () => {
+      const netns = linkNetns(args.namespace, args.host, defaultHost());
+      claimInterface(args.machine, netns, `Vxlan "${name}"`, args.name);
+      claimVni(args.machine, netns, `Vxlan "${name}"`, args.vni, args.port ?? 4789);
+    });
     super("vxlan", "Vxlan", name,
       { host: defaultHost(), port: 4789, learning: false, addresses: [], up: true, peers: [], adopt: false, ...args, tag: ownershipTag(name), ifindex: undefined, mac: undefined, mtu: args.mtu }, opts);
   }

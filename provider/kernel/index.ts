@@ -12,6 +12,7 @@ export * from "./rule";
 export * from "./schemas";
 export * from "./sysctl";
 export * from "./subnet";
+export * from "./occupied";
 export * from "./vxlan";
 export * as firewall from "./firewall";
 export { recentRead, sharedRead } from "./shared";

@@ -2,8 +2,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addAddress, deleteAddress, showLink } from "../kernel";
-import { checkWith, describeWhere, diffByRules, idPart, SCHEMA_VERSION, whereOf, type Props } from "./common";
-import { canonicalInterfaceAddress, interfaceAddress, interfaceName, netnsName } from "./validation";
+import { checkWith, describeWhere, diffByRules, idPart, neverTaken, ownerOf, SCHEMA_VERSION, stackPrefixOf, whereOf, type Props } from "./common";
+import { canonicalInterfaceAddress, interfaceAddress, interfaceName, netnsName, ownershipTag } from "./validation";
 
 export const addressInputs = z.object({
   namespace: netnsName.optional(),
@@ -11,6 +11,8 @@ export const addressInputs = z.object({
   device: interfaceName,
   address: interfaceAddress,
   adopt: z.boolean().default(false),
+  /** The resource's tag (unset in state written before it was passed): tells this stack's links from another's. */
+  tag: ownershipTag.optional(),
 });
 export type AddressInputs = z.infer<typeof addressInputs>;
 
@@ -20,8 +22,9 @@ export interface AddressOutputs extends AddressInputs {
 
 /**
  * One address on any link (e.g. a loopback service address). Addresses carry no mark of their
- * own: one that already exists is taken over only when its link is ours (its alias is a
- * hostnet tag; `lo` of a namespace we made carries one) or with `adopt: true`.
+ * own: one that already exists is taken over only when its link is this stack's (its alias is
+ * a tag of this stack; `lo` of a namespace we made carries one) or, on an untagged link, with
+ * `adopt: true`; on another stack's link, never.
  */
 export class AddressProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
@@ -48,7 +51,12 @@ export class AddressProvider implements pulumi.dynamic.ResourceProvider {
     } catch (err) {
       if (!isExists(err)) throw err;
       const link = await showLink(this.runner, where, inputs.device);
-      if (!inputs.adopt && !link?.alias?.startsWith("hostnet:")) {
+      const alias = link?.alias;
+      // On another stack's link the address is that stack's: never taken, adopt or not.
+      if (alias?.startsWith("hostnet:") && inputs.tag !== undefined && !alias.startsWith(stackPrefixOf(inputs.tag))) {
+        throw new Error(neverTaken(`address ${cidr} on ${inputs.device} in ${describeWhere(where)}`, ownerOf(alias, inputs.tag)));
+      }
+      if (!inputs.adopt && !alias?.startsWith("hostnet:")) {
         throw new Error(`address ${cidr} is already on ${inputs.device} in ${describeWhere(where)} and was not made by pulumi-hostnet; to manage it from this resource, set \`adopt: true\``);
       }
     }

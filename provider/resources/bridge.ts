@@ -3,9 +3,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addBridge, deleteLink, showLink, type LinkState } from "../kernel";
-import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { checkWith, describeWhere, diffByRules, idPart, neverTaken, Rollback, SCHEMA_VERSION, takeOver, whereOf, type Props } from "./common";
 import { freshLink, reconcileLink, withoutKept } from "./links";
-import { canonicalInterfaceAddress, interfaceAddress, interfaceName, isUnknown, macAddress, mtu, netnsName, ownershipTag } from "./validation";
+import { occupancyOf, otherOwnerOf, placeOf, subnetClashes, tagsOf } from "./claims";
+import { canonicalInterfaceAddress, interfaceAddress, interfaceName, isUnknown, macAddress, mtu, netnsName, networkCidr, ownershipTag } from "./validation";
 
 export const bridgeInputs = z.object({
   name: interfaceName,
@@ -22,6 +23,12 @@ export const bridgeInputs = z.object({
    * deleted; `addresses` must already be on it.
    */
   existing: z.boolean().default(false),
+  /**
+   * The network the bridge carries (set by BridgeNetwork and OverlayNetwork): its name, for
+   * messages, and its subnets, which check refuses where they overlap an address or a route
+   * already in the netns, or another stack's network. Unset: no such check (a plain Bridge).
+   */
+  network: z.object({ name: z.string().min(1), subnets: z.array(networkCidr) }).optional(),
   tag: ownershipTag,
 }).superRefine((b, ctx) => {
   if (!b.existing) return;
@@ -62,9 +69,30 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
       const problem = seenBefore ? undefined : await existingBridgeProblem(this.runner, known.data);
       return problem ? { failures: [{ property: "name", reason: problem }] } : result;
     }
+    const clashes = known.success ? await this.clashes(olds, known.data) : [];
+    if (clashes.length) return { failures: clashes };
     const tag = result.inputs?.tag;
     if (!result.inputs || result.inputs.mac !== undefined || typeof tag !== "string" || isUnknown(tag)) return result;
     return { inputs: { ...result.inputs, mac: stableMac(tag) } };
+  }
+
+  /**
+   * What preview can tell from the kernel: the name taken by another owner's link, and the
+   * network's subnets overlapping what the netns already holds (one shared read per netns).
+   */
+  private async clashes(olds: Props, inputs: BridgeInputs): Promise<pulumi.dynamic.CheckFailure[]> {
+    if (isUnknown(inputs.name) || isUnknown(inputs.tag)) return [];
+    const where = whereOf(inputs.namespace, inputs.host);
+    const occupancy = await occupancyOf(this.runner, where);
+    if (!occupancy) return [];
+    const self = { name: inputs.name, tags: tagsOf(inputs, olds), adopt: inputs.adopt };
+    const place = placeOf(this.runner, where);
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const owner = otherOwnerOf(occupancy.links.find((l) => l.name === inputs.name), self);
+    if (owner) failures.push({ property: "name", reason: neverTaken(`link ${inputs.name} ${place}`, owner) });
+    const network = inputs.network;
+    if (network) failures.push(...subnetClashes(network.name, network.subnets, occupancy, self, place).map((reason) => ({ property: "addresses", reason })));
+    return failures;
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
@@ -104,8 +132,7 @@ export class BridgeProvider implements pulumi.dynamic.ResourceProvider {
       } catch (err) {
         const existing = isExists(err) ? await showLink(this.runner, where, inputs.name) : undefined;
         if (!existing) throw err;
-        const ownership = ownershipOf(existing.alias, inputs.tag);
-        if (ownership !== "ours" && !inputs.adopt) throw refusal(`link ${inputs.name} in ${describeWhere(where)}`, ownership, existing.alias);
+        const ownership = takeOver(`link ${inputs.name} in ${describeWhere(where)}`, existing.alias, inputs.tag, inputs.adopt);
         if (existing.kind !== "bridge") throw new Error(`link ${inputs.name} in ${describeWhere(where)} exists but is a ${existing.kind ?? "plain"} link, not a bridge`);
         current = existing;
         // Adopted: its addresses are someone's configuration, not ours; we only add ours.

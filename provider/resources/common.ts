@@ -36,10 +36,40 @@ export function ownershipOf(alias: string | undefined, tag: string): Ownership {
   return "foreign";
 }
 
-export function refusal(what: string, ownership: Ownership, alias: string | undefined): Error {
-  const whose = ownership === "other-stack" ? `it is managed by another stack or resource (alias "${alias}")` : "it was not created by pulumi-hostnet";
+/** "hostnet:proj/stack/" of a tag: what every tag of one stack starts with. */
+export function stackPrefixOf(tag: string): string {
+  const [project = "", stack = ""] = tag.replace(/^hostnet:/, "").split("/");
+  return `hostnet:${project}/${stack}/`;
+}
+
+/** Who holds a tagged object, for messages: `another stack's (alias "...")` or `another resource of this stack's`. */
+export function ownerOf(alias: string, tag: string): string {
+  const sameStack = alias.startsWith(stackPrefixOf(tag));
+  return `${sameStack ? "another resource of this stack" : "another stack"} (alias "${alias}")`;
+}
+
+/**
+ * Whether a create may take an existing object: this resource's own leftover (its tag), or an
+ * untagged one with `adopt: true`. An object tagged by another stack or another of our
+ * resources is never taken, adopt or not: two owners would reconfigure and delete it under
+ * each other (two overlays adopting one bridge merged their VNIs at layer 2).
+ */
+export function takeOver(what: string, alias: string | undefined, tag: string, adopt: boolean): Ownership {
+  const ownership = ownershipOf(alias, tag);
+  if (ownership === "other-stack" || (ownership === "foreign" && !adopt)) throw refusal(what, ownership, alias, tag);
+  return ownership;
+}
+
+/** Why another owner's object is not taken: no advice to adopt, which would not help. */
+export function neverTaken(what: string, owner: string): string {
+  return `${what} already exists and belongs to ${owner}; it is never taken over, not even with \`adopt: true\`: choose another name, or remove it from its owner first`;
+}
+
+/** Why an existing object is not taken; the advice to adopt only where adopting is allowed (untagged). */
+export function refusal(what: string, ownership: Ownership, alias: string | undefined, tag: string): Error {
+  if (ownership === "other-stack" && alias !== undefined) return new Error(neverTaken(what, ownerOf(alias, tag)));
   return new Error(
-    `${what} already exists and ${whose}; to manage it, set \`adopt: true\` on this resource, or on the BridgeNetwork, OverlayNetwork or ContainerNetwork that declares it (the existing object is then reconfigured as declared and deleted on destroy)`,
+    `${what} already exists and it was not created by pulumi-hostnet; to manage it, set \`adopt: true\` on this resource, or on the BridgeNetwork, OverlayNetwork or ContainerNetwork that declares it (the existing object is then reconfigured as declared and deleted on destroy)`,
   );
 }
 

@@ -2,7 +2,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { isExists, isNotFound, type Runner } from "../exec";
 import type { firewall } from "../kernel";
 import { addNetns, addNetnsWords, addVethWords, deleteLink, deleteNetns, failedCommandIndex, nameNetns, netnsInode, ipCommands, linkSetWords, linkStateFrom, netnsPath, proxyPidFile, proxyRunning, reconcileProxies, showLink, showLinkWords, type LinkState } from "../kernel";
-import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
+import { endpointNameClashes } from "./claims";
+import { checkWith, describeWhere, diffByRules, idPart, takeOver, Rollback, SCHEMA_VERSION, type Props } from "./common";
 import { endpointRuleSets, allRuleSets, allRules, endpointClaims, familiesOf, forgetMoved, ipv6TargetOf, loopbackProxies, moveForwards, moveRuleSets, storedClaims, storedRules } from "./endpoint-forwards";
 import { configureInside, readInside, wantedAddresses, type Inside } from "./endpoint-inside";
 import { endpointInputs, foreignNamespaceName, foreignNamespaceProblem, hasUnknown, namedByUs, type EndpointInputs } from "./endpoint-inputs";
@@ -68,7 +69,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     );
     const inUse = await portsInUseIssues(this.runner, known.data.host, known.data.tag, newClaims(endpointClaims(known.data), storedClaims(olds)), "check");
     const issues = [...perFamily.flat(), ...inUse];
-    const failures = [...(missing ? [missing] : []), ...issues.map(({ index, message }) => ({ property: `ports[${index}].hostPort`, reason: message }))];
+    const failures = [...(missing ? [missing] : []), ...(await endpointNameClashes(this.runner, olds, known.data)), ...issues.map(({ index, message }) => ({ property: `ports[${index}].hostPort`, reason: message }))];
     return failures.length ? { failures } : result;
   }
 
@@ -288,8 +289,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
     } catch (err) {
       if (!isExists(err)) throw err;
       const lo = await showLink(this.runner, inputs.namespace, "lo");
-      const ownership = ownershipOf(lo?.alias, inputs.tag);
-      if (ownership !== "ours" && !inputs.adopt) throw refusal(`network namespace ${inputs.namespace}`, ownership, lo?.alias);
+      takeOver(`network namespace ${inputs.namespace}`, lo?.alias, inputs.tag, inputs.adopt);
       return false;
     }
   }
@@ -320,8 +320,7 @@ export class EndpointProvider implements pulumi.dynamic.ResourceProvider {
       if (failed !== 0 || !isExists(err)) throw err;
       const current = await showLink(this.runner, inputs.host, inputs.hostInterface);
       if (!current) throw err; // the container end's name is taken inside: the kernel's words say so
-      const ownership = ownershipOf(current.alias, inputs.tag);
-      if (ownership !== "ours" && !inputs.adopt) throw refusal(`link ${inputs.hostInterface} in ${describeWhere(inputs.host)}`, ownership, current.alias);
+      takeOver(`link ${inputs.hostInterface} in ${describeWhere(inputs.host)}`, current.alias, inputs.tag, inputs.adopt);
       if (current.kind !== "veth") throw new Error(`link ${inputs.hostInterface} in ${describeWhere(inputs.host)} exists but is a ${current.kind ?? "plain"} link, not a veth`);
       return this.configureHostEnd(inputs, current);
     }

@@ -2,7 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addMacvlan, deleteLink, MACVLAN_MODES, macvlanModeOf, macvlanModeWords, showLink, type LinkState, type Netns } from "../kernel";
-import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { checkWith, describeWhere, diffByRules, idPart, takeOver, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { freshLink, reconcileLink } from "./links";
 import { interfaceAddress, interfaceName, isUnknown, mtu, netnsName, ownershipTag } from "./validation";
 
@@ -86,8 +86,7 @@ export class MacvlanProvider implements pulumi.dynamic.ResourceProvider {
       } catch (err) {
         const existing = isExists(err) ? await showLink(this.runner, places.link, inputs.name) : undefined;
         if (!existing) throw err;
-        const ownership = ownershipOf(existing.alias, inputs.tag);
-        if (ownership !== "ours" && !inputs.adopt) throw refusal(`link ${inputs.name} in ${describeWhere(places.link)}`, ownership, existing.alias);
+        takeOver(`link ${inputs.name} in ${describeWhere(places.link)}`, existing.alias, inputs.tag, inputs.adopt);
         if (existing.kind !== "macvlan") throw new Error(`link ${inputs.name} in ${describeWhere(places.link)} exists but is a ${existing.kind ?? "plain"} link, not a macvlan`);
         // Beside its parent, the kernel names the parent; from another namespace it shows only an index.
         if (existing.parent !== undefined && existing.parent !== inputs.parent) throw new Error(`${what} exists on parent ${existing.parent}, not ${inputs.parent}; a macvlan cannot change parent`);

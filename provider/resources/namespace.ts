@@ -2,8 +2,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addNetns, deleteNetns, netnsExists, netnsPath, setLink, showLink } from "../kernel";
-import { checkWith, diffByRules, ownershipOf, refusal, Rollback, SCHEMA_VERSION, type Props } from "./common";
-import { netnsName, ownershipTag } from "./validation";
+import { checkWith, diffByRules, neverTaken, Rollback, SCHEMA_VERSION, takeOver, type Props } from "./common";
+import { machineOf, namespaceOwner, tagsOf } from "./claims";
+import { isUnknown, netnsName, ownershipTag } from "./validation";
 
 export const namespaceInputs = z.object({
   name: netnsName,
@@ -25,8 +26,13 @@ export interface NamespaceOutputs extends NamespaceInputs {
 export class NamespaceProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
-  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
-    return checkWith(namespaceInputs, news);
+  async check(olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+    const result = checkWith(namespaceInputs, news);
+    const known = namespaceInputs.safeParse(result.inputs ?? {});
+    if (!known.success || isUnknown(known.data.name) || isUnknown(known.data.tag)) return result;
+    // Preview names another owner's namespace of this name (its lo's alias).
+    const owner = await namespaceOwner(this.runner, known.data.name, { tags: tagsOf(known.data, olds), adopt: known.data.adopt });
+    return owner ? { failures: [{ property: "name", reason: neverTaken(`network namespace ${known.data.name}${machineOf(this.runner)}`, owner) }] } : result;
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
@@ -46,8 +52,7 @@ export class NamespaceProvider implements pulumi.dynamic.ResourceProvider {
       } catch (err) {
         if (!isExists(err)) throw err;
         const lo = await showLink(this.runner, inputs.name, "lo");
-        const ownership = ownershipOf(lo?.alias, inputs.tag);
-        if (ownership !== "ours" && !inputs.adopt) throw refusal(`network namespace ${inputs.name}`, ownership, lo?.alias);
+        takeOver(`network namespace ${inputs.name}`, lo?.alias, inputs.tag, inputs.adopt);
       }
       await setLink(this.runner, inputs.name, "lo", { alias: inputs.tag, up: inputs.loopbackUp });
       return { id: `netns/${inputs.name}`, outs: await this.outputs(inputs) };

@@ -2,7 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { accountId, addTap, deleteLink, showLink, tapInfoOf, type LinkState, type TapInfo } from "../kernel";
-import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { checkWith, describeWhere, diffByRules, idPart, takeOver, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { freshLink, reconcileLink } from "./links";
 import { interfaceAddress, interfaceName, mtu, netnsName, ownershipTag } from "./validation";
 
@@ -74,8 +74,7 @@ export class TapProvider implements pulumi.dynamic.ResourceProvider {
       } catch (err) {
         const existing = isExists(err) ? await showLink(this.runner, where, inputs.name) : undefined;
         if (!existing) throw err;
-        const ownership = ownershipOf(existing.alias, inputs.tag);
-        if (ownership !== "ours" && !inputs.adopt) throw refusal(`link ${inputs.name} in ${describeWhere(where)}`, ownership, existing.alias);
+        takeOver(`link ${inputs.name} in ${describeWhere(where)}`, existing.alias, inputs.tag, inputs.adopt);
         const info = tapInfoOf(existing);
         if (info?.type !== "tap") throw new Error(`link ${inputs.name} in ${describeWhere(where)} exists but is a ${info?.type ?? existing.kind ?? "plain"} link, not a tap`);
         const found = await this.settingsOf(info, inputs);

@@ -2,7 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addVeth, deleteLink, showLink, type LinkState, type Netns } from "../kernel";
-import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { checkWith, describeWhere, diffByRules, idPart, takeOver, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
 import { freshLink, reconcileLink, withoutKept } from "./links";
 import { interfaceAddress, interfaceName, isUnknown, mtu, netnsName, ownershipTag } from "./validation";
 
@@ -121,8 +121,7 @@ export class VethPairProvider implements pulumi.dynamic.ResourceProvider {
       } catch (err) {
         const existing = isExists(err) ? await showLink(this.runner, ends.local, inputs.name) : undefined;
         if (!existing) throw err; // e.g. the peer's name is taken in its namespace: the kernel's words say so
-        const ownership = ownershipOf(existing.alias, inputs.tag);
-        if (ownership !== "ours" && !inputs.adopt) throw refusal(`link ${inputs.name} in ${describeWhere(ends.local)}`, ownership, existing.alias);
+        const ownership = takeOver(`link ${inputs.name} in ${describeWhere(ends.local)}`, existing.alias, inputs.tag, inputs.adopt);
         if (existing.kind !== "veth") throw new Error(`link ${inputs.name} in ${describeWhere(ends.local)} exists but is a ${existing.kind ?? "plain"} link, not a veth`);
         const peer = await showLink(this.runner, ends.remote, inputs.peer.name);
         if (!peer) throw new Error(`veth ${inputs.name} in ${describeWhere(ends.local)} exists but its peer ${inputs.peer.name} is not in ${describeWhere(ends.remote)}`);

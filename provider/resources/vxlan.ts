@@ -2,7 +2,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isExists, type Runner } from "../exec";
 import { addVxlanWords, deleteLink, ip, setVxlanPeers, showLink, vxlanPeers, vxlanSettingsOf, type LinkState, type Netns } from "../kernel";
-import { checkWith, describeWhere, diffByRules, idPart, ownershipOf, refusal, Rollback, SCHEMA_VERSION, whereOf, type Props } from "./common";
+import { checkWith, describeWhere, diffByRules, idPart, neverTaken, Rollback, SCHEMA_VERSION, takeOver, whereOf, type Props } from "./common";
+import { occupancyOf, otherOwnerOf, placeOf, tagsOf, vniClash } from "./claims";
 import { freshLink, reconcileLink } from "./links";
 import { interfaceAddress, interfaceName, ipAddress, isUnknown, maybeFamilyOf, mtu, netnsName, ownershipTag } from "./validation";
 
@@ -50,8 +51,24 @@ export interface VxlanOutputs extends VxlanInputs {
 export class VxlanProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly runner: Runner) {}
 
-  async check(_olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
-    return checkWith(vxlanInputs, news);
+  async check(olds: Props, news: Props): Promise<pulumi.dynamic.CheckResult> {
+    const result = checkWith(vxlanInputs, news);
+    const known = vxlanInputs.safeParse(result.inputs ?? {});
+    if (!known.success || isUnknown(known.data.name) || isUnknown(known.data.tag)) return result;
+    // Preview names another owner's link of this name, or of this VNI and port (one shared read per netns).
+    const inputs = known.data;
+    const where = whereOf(inputs.namespace, inputs.host);
+    const occupancy = await occupancyOf(this.runner, where);
+    if (!occupancy) return result;
+    const self = { name: inputs.name, tags: tagsOf(inputs, olds), adopt: inputs.adopt };
+    const place = placeOf(this.runner, where);
+    const owner = otherOwnerOf(occupancy.links.find((l) => l.name === inputs.name), self);
+    const vni = vniClash(occupancy, inputs.vni, inputs.port, self);
+    const failures = [
+      ...(owner ? [{ property: "name", reason: neverTaken(`link ${inputs.name} ${place}`, owner) }] : []),
+      ...(vni ? [{ property: "vni", reason: `${vni} ${place}; two overlays on one VNI would be one layer 2 network: choose another vni (or port)` }] : []),
+    ];
+    return failures.length ? { failures } : result;
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
@@ -87,8 +104,7 @@ export class VxlanProvider implements pulumi.dynamic.ResourceProvider {
       } catch (err) {
         const existing = isExists(err) ? await showLink(this.runner, where, inputs.name) : undefined;
         if (!existing) throw err;
-        const ownership = ownershipOf(existing.alias, inputs.tag);
-        if (ownership !== "ours" && !inputs.adopt) throw refusal(`link ${inputs.name} in ${describeWhere(where)}`, ownership, existing.alias);
+        takeOver(`link ${inputs.name} in ${describeWhere(where)}`, existing.alias, inputs.tag, inputs.adopt);
         const settings = vxlanSettingsOf(existing);
         if (!settings) throw new Error(`link ${inputs.name} in ${describeWhere(where)} exists but is a ${existing.kind ?? "plain"} link, not a VXLAN link`);
         const differs = differences(settings, inputs);

@@ -4,7 +4,8 @@ import { defaultHost } from "../common";
 import { machineKey, type Machine } from "../machine";
 import { NatRule, NetworkIsolation, type FirewallBackend } from "../nat";
 import { Sysctl } from "../sysctl";
-import { AddressPool, firstHost, parseSubnet, type Subnet } from "./ipam";
+import { claimedByComponent, claimInterface, claimSubnet } from "./claims";
+import { AddressPool, canonicalCidr, firstHost, parseSubnet, type Subnet } from "./ipam";
 import { interfaceNameFor } from "./names";
 import type { AttachableNetwork, Ipv6Attachment, NetworkAttachment } from "./attachment";
 import { planned } from "./errors";
@@ -127,13 +128,20 @@ export class BridgeNetwork extends pulumi.ComponentResource implements Attachabl
     });
     const bridgeName = existing ?? args.bridgeName ?? interfaceNameFor("br-", name);
     const gatewayAddresses = [`${this.gateway}/${this.parsedSubnet.prefixLength}`, ...(ipv6 ? [`${ipv6.attachment.gateway}/${ipv6.subnet.prefixLength}`] : [])];
-    this.bridgeResource = new Bridge(
+    // Another network of the program on these subnets or this bridge name is refused here; the
+    // host's own addresses and routes, and other stacks' networks, in the bridge's check.
+    const network = { name, subnets: [this.parsedSubnet, ...(ipv6 ? [ipv6.subnet] : [])].map(canonicalCidr) };
+    planned(this, `BridgeNetwork ${name}`, () => {
+      for (const subnet of network.subnets) claimSubnet(machine, this.host, `network "${name}"`, subnet);
+      if (existing === undefined) claimInterface(machine, this.host, `the bridge of network "${name}"`, bridgeName);
+    });
+    this.bridgeResource = claimedByComponent(() => new Bridge(
       `${name}-bridge`,
       existing !== undefined
         ? { name: existing, addresses: gatewayAddresses, existing: true, host: this.host, machine }
-        : { name: bridgeName, addresses: gatewayAddresses, mtu: args.mtu, mac: args.mac, host: this.host, machine, adopt: args.adopt },
+        : { name: bridgeName, addresses: gatewayAddresses, mtu: args.mtu, mac: args.mac, host: this.host, machine, adopt: args.adopt, network },
       { parent: this },
-    );
+    ));
     this.bridge = this.bridgeResource.name;
     this.ready = [this.bridgeResource];
 

@@ -6,6 +6,7 @@ import { namespaceProps } from "../namespace";
 import { HostnetResource } from "../stub";
 import type { AttachableNetwork } from "./attachment";
 import { interfaceNameFor, namespaceNameFor } from "./names";
+import { claimInterface, claimNamespace } from "./claims";
 import { claimHostPort } from "./registry";
 
 export interface PortMapping {
@@ -96,6 +97,7 @@ function plan(name: string, args: ContainerNetworkArgs): Plan {
     }
     case "none": {
       const host = args.host ?? defaultHost();
+      claimNamespace(args.machine, `container "${name}"`, args.namespaceName ?? namespaceNameFor(name));
       const props = namespaceProps({ name: args.namespaceName ?? namespaceNameFor(name), loopbackUp: args.loopbackUp ?? true, machine: args.machine, adopt: args.adopt }, `${name}-netns`);
       return { kind: "namespace", typeName: "Namespace", props, formerName: `${name}-netns`, dependsOn: [], host, machine: args.machine, namespace: undefined, address: none, interfaceName: none, gateway: none, ipv6Address: none };
     }
@@ -116,15 +118,20 @@ function plan(name: string, args: ContainerNetworkArgs): Plan {
         claimHostPort(`${machineKey(network.machine)}/${network.host ?? ""}`, { owner: name, protocol, address: port.hostAddress ?? "", from: range[0] ?? 0, to: range[1] ?? range[0] ?? 0 });
         return { protocol, hostPort: port.hostPort, hostAddress: port.hostAddress, targetPort: port.containerPort };
       });
+      // Two containers of the program on one netns or host interface name: refused here, naming both.
+      const namespace = args.existingNamespace === undefined ? (args.namespaceName ?? namespaceNameFor(name)) : args.namespaceName;
+      const hostInterface = args.hostInterfaceName ?? interfaceNameFor("vh-", name);
+      if (args.existingNamespace === undefined) claimNamespace(network.machine, `container "${name}"`, namespace);
+      claimInterface(network.machine, network.host, `container "${name}"`, hostInterface);
       // One resource for the netns, the veth pair, the address, the default route and the
       // port forwards: one engine step and about 1.5 processes per container.
       const props = endpointProps(
         {
           // A foreign netns is reached by the name the provider settles on (its own, or ours for it).
-          namespace: args.existingNamespace === undefined ? (args.namespaceName ?? namespaceNameFor(name)) : args.namespaceName,
+          namespace,
           existingNamespace: args.existingNamespace,
           bridge: network.bridge,
-          hostInterface: args.hostInterfaceName ?? interfaceNameFor("vh-", name),
+          hostInterface,
           interfaceName: inside,
           address: `${address}/${network.prefixLength}`,
           gateway: network.gateway,

@@ -71,6 +71,11 @@ export function parseSubnet(cidr: string): Subnet {
   return { cidr, family, prefixLength, network, last: network + (1n << BigInt(BITS[family] - prefixLength)) - 1n };
 }
 
+/** The subnet as the kernel prints it (IPv6 compressed): "fd00:3::/64". */
+export function canonicalCidr(subnet: Subnet): string {
+  return `${addressAt(subnet, 0)}/${subnet.prefixLength}`;
+}
+
 /** The canonical text of a host address of the subnet's family, or undefined when it is none. */
 function canonicalOf(subnet: Subnet, address: string): string | undefined {
   if (subnet.family === "ipv4") return ipaddr.IPv4.isValidFourPartDecimal(address) ? ipaddr.IPv4.parse(address).toString() : undefined;

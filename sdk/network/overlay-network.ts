@@ -7,7 +7,8 @@ import { Sysctl } from "../sysctl";
 import { Vxlan } from "../vxlan";
 import type { AttachableNetwork, NetworkAttachment } from "./attachment";
 import { gatewayModeOf, ipForwardOf, type GatewayMode } from "./bridge-network";
-import { AddressPool, addressAt, parseSubnet, type Subnet } from "./ipam";
+import { claimedByComponent, claimInterface, claimSubnet, claimVni } from "./claims";
+import { AddressPool, addressAt, canonicalCidr, parseSubnet, type Subnet } from "./ipam";
 import { asComponentError } from "./errors";
 import { interfaceNameFor } from "./names";
 
@@ -129,18 +130,25 @@ export class OverlayNetwork extends pulumi.ComponentResource implements Attachab
       const gatewayMode = gatewayModeOf(args.gatewayMode);
       const isolate = args.isolate ?? true;
       const backend = args.firewallBackend ? { firewallBackend: args.firewallBackend } : {};
+      const subnet = canonicalCidr(this.parsedSubnet);
       const gateways = args.machines.map((m, i) => this.pool.claim(`the gateway of ${name} on ${m.machine?.name ?? "the local machine"}`, m.gateway ?? addressAt(this.parsedSubnet, 1 + i)));
 
       args.machines.forEach((member, i) => {
         const machine = member.machine;
         const host = member.host ?? defaultHost();
         const label = `${name}-${machine?.name ?? "local"}`;
-        const bridge = new Bridge(`${label}-bridge`, { name: bridgeName, addresses: [`${gateways[i]}/${this.parsedSubnet.prefixLength}`], mtu: this.mtu, host, machine, adopt: args.adopt }, { parent: this });
-        const vxlan = new Vxlan(
+        // The program's other networks, names and VNIs on this machine; the kernel's, in the children's checks.
+        const owner = `network "${name}"`;
+        claimSubnet(machine, host, owner, subnet);
+        claimInterface(machine, host, `the bridge of ${owner}`, bridgeName);
+        claimInterface(machine, host, `the VXLAN link of ${owner}`, vxlanName);
+        claimVni(machine, host, owner, args.vni, args.port ?? 4789);
+        const bridge = claimedByComponent(() => new Bridge(`${label}-bridge`, { name: bridgeName, addresses: [`${gateways[i]}/${this.parsedSubnet.prefixLength}`], mtu: this.mtu, host, machine, adopt: args.adopt, network: { name, subnets: [subnet] } }, { parent: this }));
+        const vxlan = claimedByComponent(() => new Vxlan(
           `${label}-vxlan`,
           { name: vxlanName, vni: args.vni, port: args.port ?? 4789, local: member.address, device: member.device, master: bridge.name, mtu: this.mtu, peers: underlay.filter((a) => a !== member.address), host, machine, adopt: args.adopt },
           { parent: this },
-        );
+        ));
         const ready: pulumi.Resource[] = [bridge, vxlan, ipForwardOf(machine, host)];
         if (args.localhostForwards ?? true) {
           ready.push(new Sysctl(`${label}-route-localnet`, { key: pulumi.interpolate`net.ipv4.conf.${bridge.name}.route_localnet`, value: "1", host, machine }, { parent: this }));

@@ -302,3 +302,92 @@ describeAsRoot("issue 20: ports in use", () => {
     expect(await ctx.sandbox.snapshot()).toEqual(ctx.before);
   });
 });
+
+// issue 20: subnets and names. Each clash is refused at preview, naming both resources (within
+// the program) or the holder (on the host: its addresses and routes; another stack's objects,
+// known by their tags, simulated here by links and a netns carrying another stack's tag), with
+// no stack trace, and the sandbox as it was. A host of its own, lived in.
+const OV = (name: string, vni: number, subnet: string, extra = "") => `new hostnet.OverlayNetwork("${name}", { subnet: "${subnet}", vni: ${vni}, machines: [{ address: "192.168.1.5" }]${extra} });`;
+const claimCases: Planned[] = [
+  // Within the program.
+  { what: "two networks on overlapping subnets", expect: /BridgeNetwork b: subnet 10\.0\.3\.128\/25 of network "b" overlaps 10\.0\.3\.0\/24 of network "a" on the local machine/, code: `new hostnet.BridgeNetwork("a", { subnet: "10.0.3.0/24" });\nnew hostnet.BridgeNetwork("b", { subnet: "10.0.3.128/25" });` },
+  { what: "two dual-stack networks on one IPv6 subnet", expect: /subnet fd00:3::\/64 of network "b" overlaps fd00:3::\/64 of network "a"/, code: `new hostnet.BridgeNetwork("a", { subnet: "10.0.3.0/24", ipv6Subnet: "fd00:3::/64" });\nnew hostnet.BridgeNetwork("b", { subnet: "10.0.4.0/24", ipv6Subnet: "fd00:3::/64" });` },
+  { what: "an overlay on a bridge network's subnet", expect: /subnet 10\.0\.3\.0\/24 of network "ov" overlaps 10\.0\.3\.0\/24 of network "a"/, code: `new hostnet.BridgeNetwork("a", { subnet: "10.0.3.0/24" });\nnew hostnet.OverlayNetwork("ov", { subnet: "10.0.3.0/24", vni: 5, machines: [{ address: "192.168.1.5" }] });` },
+  { what: "two networks with one bridge name", expect: /interface name br-x of the bridge of network "b" is already taken by the bridge of network "a"/, code: `new hostnet.BridgeNetwork("a", { subnet: "10.0.3.0/24", bridgeName: "br-x" });\nnew hostnet.BridgeNetwork("b", { subnet: "10.0.4.0/24", bridgeName: "br-x" });` },
+  { what: "two containers with one netns name", expect: /network namespace web of container "c2" is already taken by container "c1"/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, namespaceName: "web" });\nnew hostnet.ContainerNetwork("c2", { mode: "none", namespaceName: "web" });` },
+  { what: "two containers with one host interface name", expect: /interface name vh-x of container "c2" is already taken by container "c1"/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, hostInterfaceName: "vh-x" });\nnew hostnet.ContainerNetwork("c2", { mode: "bridge", network: n, hostInterfaceName: "vh-x" });` },
+  { what: "two overlays with one VNI on one machine", expect: /VNI 42 on UDP port 4789 of network "ov2" is already used by network "ov1" on the local machine/, code: `${OV("ov1", 42, "10.91.0.0/24")}\n${OV("ov2", 42, "10.92.0.0/24")}` },
+  { what: "a Namespace and a container on one netns name", expect: /Namespace ns: network namespace web of Namespace "ns" is already taken by container "c1"/, code: `new hostnet.ContainerNetwork("c1", { mode: "none", namespaceName: "web" });\nnew hostnet.Namespace("ns", { name: "web" });` },
+  { what: "two Bridges of one name", expect: /Bridge b2: interface name br0 of Bridge "b2" is already taken by Bridge "b1"/, code: `new hostnet.Bridge("b1", { name: "br0" });\nnew hostnet.Bridge("b2", { name: "br0" });` },
+  // What the host holds.
+  { what: "a network on docker0's subnet", expect: /resource 'web-bridge': property addresses value .* subnet 172\.17\.0\.0\/16 of network "web" overlaps 172\.17\.0\.1\/16 on docker0 in the host netns/, code: `new hostnet.BridgeNetwork("web", { subnet: "172.17.0.0/16" });` },
+  { what: "a network on the uplink's subnet", expect: /subnet 192\.168\.1\.0\/26 of network "web" overlaps 192\.168\.1\.5\/24 on up0/, code: `new hostnet.BridgeNetwork("web", { subnet: "192.168.1.0/26" });` },
+  { what: "a network inside a static route", expect: /subnet 10\.20\.3\.0\/24 of network "web" overlaps route 10\.20\.0\.0\/16 via 192\.168\.1\.254 dev up0/, code: `new hostnet.BridgeNetwork("web", { subnet: "10.20.3.0/24" });` },
+  { what: "an IPv6 subnet on the uplink's", expect: /subnet fd00:1::\/64 of network "web" overlaps fd00:1::5\/64 on up0/, code: `new hostnet.BridgeNetwork("web", { subnet: "fd00:1::/64" });` },
+  // Another stack's objects (their tags).
+  { what: "a network on another stack's subnet", expect: /subnet 10\.0\.9\.0\/24 of network "web" overlaps 10\.0\.9\.1\/24 on br-other, another stack's network \(alias "hostnet:other\/prod\/other-bridge"\)/, code: `new hostnet.BridgeNetwork("web", { subnet: "10.0.9.0/24" });` },
+  { what: "another stack's bridge name, with adopt", expect: /link br-other in the host netns already exists and belongs to another stack \(alias "hostnet:other\/prod\/other-bridge"\); it is never taken over, not even with `adopt: true`/, code: `new hostnet.BridgeNetwork("web", { subnet: "10.0.3.0/24", bridgeName: "br-other", adopt: true });` },
+  { what: "another stack's netns name, with adopt", expect: /network namespace taken already exists and belongs to another stack \(alias "hostnet:other\/prod\/taken-endpoint"\)/, code: `new hostnet.ContainerNetwork("c1", { mode: "none", namespaceName: "taken", adopt: true });` },
+  { what: "another stack's host interface name", expect: /link vh-taken in the host netns already exists and belongs to another stack \(alias "hostnet:other\/prod\/taken-endpoint"\)/, code: `${NET}new hostnet.ContainerNetwork("c1", { mode: "bridge", network: n, hostInterfaceName: "vh-taken" });` },
+  { what: "another stack's VNI", expect: /VNI 42 on UDP port 4789 is already used by VXLAN link vx-other, which belongs to another stack \(alias "hostnet:other\/prod\/ov-local-vxlan"\)/, code: OV("ov", 42, "10.91.0.0/24") },
+  { what: "another stack's overlay bridge, adopted for another VNI", expect: /link br-other in the host netns already exists and belongs to another stack/, code: OV("ov", 43, "10.91.0.0/24", ', bridgeName: "br-other", adopt: true') },
+];
+
+describeAsRoot("issue 20: subnets and names, each refused at preview", () => {
+  const ctx = useSandbox();
+  const lanes = Array.from({ length: LANES }, () => new PulumiProject(ctx, "bad-input-claims"));
+  const outcomes = new Map<string, { result: CliResult; after: string }>();
+  let lived = "";
+
+  beforeAll(async () => {
+    const run = (argv: string[]) => ctx.sandbox.run(argv);
+    ctx.addTeardown(async () => {
+      for (const link of ["up0", "docker0", "br-other", "vh-taken", "vx-other"]) await run(["ip", "link", "del", link]).catch(() => undefined);
+      await run(["ip", "netns", "del", "taken"]).catch(() => undefined);
+    });
+    // An uplink with addresses in both families and a static route, and docker0.
+    await run(["ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1"]);
+    for (const end of ["up0", "up1"]) await run(["ip", "link", "set", end, "addrgenmode", "none"]);
+    await run(["ip", "addr", "add", "192.168.1.5/24", "dev", "up0"]);
+    await run(["ip", "addr", "add", "fd00:1::5/64", "dev", "up0", "nodad"]);
+    for (const end of ["up0", "up1"]) await run(["ip", "link", "set", end, "up"]);
+    await run(["ip", "route", "add", "10.20.0.0/16", "via", "192.168.1.254"]);
+    await run(["ip", "link", "add", "docker0", "type", "bridge"]);
+    await run(["ip", "addr", "add", "172.17.0.1/16", "dev", "docker0"]);
+    // Another stack's network, container (netns and host end) and overlay link, by their tags.
+    await run(["ip", "link", "add", "br-other", "type", "bridge"]);
+    await run(["ip", "link", "set", "br-other", "alias", "hostnet:other/prod/other-bridge"]);
+    await run(["ip", "addr", "add", "10.0.9.1/24", "dev", "br-other"]);
+    await run(["ip", "netns", "add", "taken"]);
+    await run(["ip", "-n", "taken", "link", "set", "lo", "alias", "hostnet:other/prod/taken-endpoint"]);
+    await run(["ip", "link", "add", "vh-taken", "type", "veth", "peer", "name", "eth0", "netns", "taken"]);
+    await run(["ip", "link", "set", "vh-taken", "alias", "hostnet:other/prod/taken-endpoint"]);
+    await run(["ip", "link", "add", "vx-other", "type", "vxlan", "id", "42", "dstport", "4789", "local", "192.168.1.5", "nolearning"]);
+    await run(["ip", "link", "set", "vx-other", "alias", "hostnet:other/prod/ov-local-vxlan"]);
+    lived = await ctx.sandbox.snapshot();
+    await Promise.all(lanes.map((lane) => lane.init()));
+    let next = 0;
+    await Promise.all(
+      lanes.map(async (lane) => {
+        for (let i = next++; i < claimCases.length; i = next++) {
+          const { what, code } = claimCases[i]!;
+          lane.writeProgram(code);
+          const result = await lane.preview();
+          outcomes.set(what, { result, after: await ctx.sandbox.snapshot() });
+        }
+      }),
+    );
+  });
+
+  afterAll(() => {
+    for (const lane of lanes) lane.cleanup();
+  });
+
+  test.each(claimCases)("$what", ({ what, expect: line }) => {
+    const { result, after } = outcomes.get(what)!;
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(line);
+    expect(result.output).not.toMatch(/unhandled exception|^\s+at |TypeError|ReferenceError/im);
+    expect(after).toEqual(lived);
+  });
+});

@@ -77,7 +77,9 @@ describeAsRoot("bridge and veth providers on the kernel", () => {
     // The engine lost track of it (e.g. killed mid-create): the next create converges.
     const second = await bridge.create(inputs);
     expect(second.id).toBe(first.id);
-    await expect(bridge.create({ ...inputs, tag: "hostnet:other/dev/x" })).rejects.toThrow(/managed by another stack/);
+    await expect(bridge.create({ ...inputs, tag: "hostnet:other/dev/x" })).rejects.toThrow(/belongs to another stack/);
+    // Not even with adopt: only untagged objects are adopted.
+    await expect(bridge.create({ ...inputs, tag: "hostnet:other/dev/x", adopt: true })).rejects.toThrow(/never taken over, not even with `adopt: true`/);
     await bridge.delete!(second.id, second.outs);
   });
 
