@@ -4,8 +4,9 @@
 // destroy converge and leave the sandbox as it was.
 import { readdirSync, readFileSync } from "node:fs";
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(600_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 function containers(n: number): string {
   return `

@@ -5,8 +5,9 @@
 // interface, is refused at preview, naming the holder, without a stack trace and without
 // touching anything, adopt or not. Our own network re-ups without a word.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(600_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 describeAsRoot("a lived-in host: subnets and names that are taken", () => {
   const ctx = useSandbox();

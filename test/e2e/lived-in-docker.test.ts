@@ -7,8 +7,9 @@
 // are byte-identical after destroy.
 import { describeAsRoot, usePulumiProject, useSandbox } from "../support/guard";
 import { makeLivedInHost, type LivedInHost } from "../support/lived-in";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(300_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 function program(backend: string): string {
   return `

@@ -6,8 +6,9 @@
 import { hostKeyFingerprint } from "../../provider/exec";
 import { describeAsRoot, useLab, usePulumiProject, useSandbox } from "../support/guard";
 import { LAN_PREFIX } from "../support/lab";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(600_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 const NEW_ADDRESS = `${LAN_PREFIX}.11`;
 

@@ -8,8 +8,9 @@ import { makePlacedProviders, makeProviders } from "../../provider/resources";
 import { FaultRunner } from "../support/faults";
 import { describeAsRoot, useLab, useSandbox } from "../support/guard";
 import { Listeners } from "../support/listeners";
+import { TEST_LIMIT_MS } from "../support/limits";
 
-jest.setTimeout(180_000);
+jest.setTimeout(TEST_LIMIT_MS);
 
 const TAG = "hostnet:itest/dev/pu";
 
