@@ -97,7 +97,10 @@ export const networkCidr = z.string().superRefine((s, ctx) => {
     return;
   }
   const canonical = canonicalNetwork(s);
-  if (canonical !== s) ctx.addIssue({ code: "custom", message: `${s} has host bits set; the network is ${canonical}` });
+  if (canonical === s) return;
+  // The same network spelled otherwise (fd00:61:0::/64) has no host bits: only its form differs.
+  const sameNetwork = ipaddr.parse(s.split("/")[0] ?? "").toString() === canonical.split("/")[0];
+  ctx.addIssue({ code: "custom", message: sameNetwork ? `${s} is written ${canonical} (the form the kernel prints, which refresh compares with)` : `${s} has host bits set; the network is ${canonical}` });
 });
 
 /** 10.0.3.7/24 -> 10.0.3.0/24; the form the kernel prints. */

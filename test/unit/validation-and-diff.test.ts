@@ -17,6 +17,7 @@ const badInputs = [
   ["namespace", { name: "../etc", tag: TAG }, "name", /letters, digits/],
   ["namespace", { name: "ok", tag: "mine" }, "tag", /hostnet:/],
   ["route", { destination: "10.0.0.1/8", device: "lo" }, "destination", /host bits set; the network is 10\.0\.0\.0\/8/],
+  ["route", { destination: "fd00:61:0::/64", device: "lo" }, "destination", /fd00:61:0::\/64 is written fd00:61::\/64 \(the form the kernel prints/],
   ["route", { destination: "default", via: "10.0.0.1", source: "fd00::2" }, "source", /ipv6 but the route is ipv4/],
   ["route", { destination: "default", via: "10.0.0.1", table: "main; reboot" }, "table", /table must be/],
   ["address", { device: "lo", address: "10.0.0.1" }, "address", /prefix length/],
