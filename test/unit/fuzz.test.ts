@@ -590,12 +590,19 @@ function looseInputs(kind: ResourceKind): fc.Arbitrary<Props> {
 }
 
 describe("validation", () => {
-  const providers = makeProviders(new FakeRunner());
+  // A Probe's or Reachability's check looks for its namespaces on the kernel: this fake kernel
+  // has every namespace the input at hand names.
+  let namespaces: string[] = [];
+  const kernel = new FakeRunner().on(["ip"], (c) => (c.argv.includes("netns") && c.argv.includes("list") ? { stdout: JSON.stringify(namespaces.map((name) => ({ name }))), stderr: "" } : { stdout: "", stderr: "" }));
+  const providers = makeProviders(kernel);
+  const namespacesIn = (value: unknown): string[] =>
+    value && typeof value === "object" ? Object.entries(value).flatMap(([k, v]) => ((k === "namespace" || k === "host") && typeof v === "string" ? [v] : namespacesIn(v))) : [];
 
   test.each(kinds)("%s: every generated valid input passes check", async (kind) => {
     await fc.assert(
       fc.asyncProperty(validInputs[kind], async (input) => {
         expect(validate(schemas[kind], input).failures).toEqual([]);
+        namespaces = namespacesIn(input);
         expect((await providers[kind].check!({}, input)).failures ?? []).toEqual([]);
       }),
       runs(200),
