@@ -179,7 +179,7 @@ new hostnet.NatRule("snat", { type: "snat", source: "10.${octet}.1.0/24", toSour
         const b = await footprint("b");
         expect(a.links).toHaveLength(2); // bridge, host end of the veth
         expect(b.links).toHaveLength(2);
-        expect(a.rules).toHaveLength(13); // the network's masquerade 3 and isolation 2, the port forward 5, the SNAT 3
+        expect(a.rules).toHaveLength(14); // the network's masquerade 3 and isolation 3 (NAT gateway mode: one more), the port forward 5, the SNAT 3
         expect(b.rules.length).toBe(a.rules.length);
         await ctx.sandbox.serve("fb-web", "tcp", 80);
         expect(await ctx.sandbox.ask(undefined, "tcp", "10.94.0.1", 8094)).toBe("10.94.0.1");
