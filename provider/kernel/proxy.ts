@@ -48,6 +48,12 @@ export function inNetns(netns: Netns, argv: string[]): string[] {
   return netns ? ["nsenter", `--net=${netnsPath(netns)}`, ...argv] : argv;
 }
 
+/** The pid a proxy's pid file holds (undefined when the file is gone or holds no pid). */
+export async function proxyPid(runner: Runner, pidFile: string): Promise<number | undefined> {
+  const text = (await runner.run({ argv: ["cat", "--", pidFile] }).catch(() => ({ stdout: "" }))).stdout.trim();
+  return /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
 /** Whether the proxy of this pid file runs (start-stop-daemon --status: 0 running, 1 dead, 3 not running). */
 export async function proxyRunning(runner: Runner, pidFile: string): Promise<boolean> {
   try {

@@ -51,16 +51,6 @@ interface PlanInputs {
   readonly tag: string;
 }
 
-/** `iptables -S FORWARD`'s policy, or undefined when iptables cannot be read here. */
-async function forwardPolicy(runner: Runner, where: Netns, family: firewall.IpFamily): Promise<string | undefined> {
-  try {
-    const { stdout } = await runner.run({ argv: [family === "ipv4" ? "iptables" : "ip6tables", "-w", "-t", "filter", "-S", "FORWARD"], netns: where });
-    return /^-P FORWARD (\S+)/m.exec(stdout)?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * For check: Docker's chain there means rules in it (shown at preview as iptables argv); no
  * Docker, but a FORWARD policy of DROP (firewalld's iptables backend, an administrator) with
@@ -82,7 +72,7 @@ export async function dockerHostIssue(runner: Runner, where: Netns, i: PlanInput
     const rules = dockerUserRules(i.bridge, i.gatewayMode === "nat", backend).map((r) => ["-I", firewall.DOCKER_USER, ...firewall.iptablesRuleArgs(family, r, i.tag)].join(" "));
     return { dockerUser: { backend, rules } };
   }
-  if (backend === "nftables" && (await forwardPolicy(runner, where, family)) === "DROP") {
+  if (backend === "nftables" && (await firewall.forwardPolicy(runner, where, family)) === "DROP") {
     const tool = family === "ipv4" ? "iptables" : "ip6tables";
     return {
       issue: `the ${tool} filter FORWARD policy is DROP on this host and there is no DOCKER-USER chain (no Docker): the forwarded traffic of bridge ${i.bridge} would be dropped there whatever our nftables rules accept. Use firewallBackend: "iptables" (our accepts then go into FORWARD through our own chain), or accept the bridge's traffic in FORWARD yourself`,

@@ -1,5 +1,5 @@
 import { isNotFound, type Runner, type SshArrival } from "../exec";
-import { clashes, describeHolders, firewall, listeningSockets, listProxies, recentRead, sharedRead, type Netns, type SocketListener, type WantedPort } from "../kernel";
+import { clashes, describeHolders, firewall, listeningSockets, listProxies, proxyPid, recentRead, sharedRead, type Netns, type SocketListener, type WantedPort } from "../kernel";
 
 /**
  * Host ports a service on the machine listens on already (`ss`), and the port the provider's
@@ -91,8 +91,8 @@ export function inUseMessage(listener: SocketListener, place: string): string {
 async function ownProxyPids(runner: Runner, where: Netns, tag: string): Promise<Set<number>> {
   const pids = new Set<number>();
   for (const file of await listProxies(runner, where, tag).catch(() => [])) {
-    const text = (await runner.run({ argv: ["cat", "--", file] }).catch(() => ({ stdout: "" }))).stdout.trim();
-    if (/^\d+$/.test(text)) pids.add(Number(text));
+    const pid = await proxyPid(runner, file);
+    if (pid !== undefined) pids.add(pid);
   }
   return pids;
 }

@@ -35,6 +35,16 @@ export async function dockerUserLines(runner: Runner, netns: Netns, family: IpFa
   }
 }
 
+/** `iptables -S FORWARD`'s policy (ACCEPT, DROP), or undefined when iptables cannot be read here. */
+export async function forwardPolicy(runner: Runner, netns: Netns, family: IpFamily): Promise<string | undefined> {
+  try {
+    const { stdout } = await runner.run({ argv: [tools(family).cli, "-w", "-t", "filter", "-S", "FORWARD"], netns });
+    return /^-P FORWARD (\S+)/m.exec(stdout)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Our rules in DOCKER-USER carrying `tag`. */
 export function taggedLines(lines: readonly string[], tag: string): string[] {
   return lines.filter((line) => line.includes(`--comment "${tag}"`));

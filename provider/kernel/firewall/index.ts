@@ -6,7 +6,7 @@ import { NftBackend } from "./nft";
 import { conflictMessage, listenersOf, overlaps, type FirewallBackend, type HostPortListener, type IpFamily, type TaggedRules } from "./types";
 
 export * from "./types";
-export { dockerUserLines, dockerUserScript } from "./docker-user";
+export { dockerUserLines, dockerUserScript, forwardPolicy } from "./docker-user";
 export { IptablesBackend, iptablesRuleArgs, parseIptablesListeners } from "./iptables";
 export { NftBackend, NFT_TABLE, nftRuleExpression, parseNftForwards, parseNftListeners, parseNftListing, parseNftRules, type NftListedRule } from "./nft";
 
